@@ -1,0 +1,1 @@
+"""Slack surface: Bolt app, listeners, commands, emulator and entry point."""

@@ -1,0 +1,1 @@
+"""The core: money, the LTV formula, predictive models and the Redis store."""

@@ -1,0 +1,1 @@
+"""Scheduled strategies that act on customer value, with their guard rails."""
