@@ -64,3 +64,17 @@ class StoreUnavailableError(LtvError, ConnectionError):
 
 class ModelFitError(LtvError, ArithmeticError):
     """The predictive model could not be fitted to the data given."""
+
+
+class InvalidRateError(LtvError, ValueError):
+    """An exchange rate that is not a finite, positive number written exactly."""
+
+    def __init__(self, currency: str, base_currency: str, rate: object):
+        super().__init__(
+            f"exchange rate {rate!r} from {currency} to {base_currency} is not "
+            f'usable; expected a positive decimal such as "1.0825" given as a '
+            f"string, Decimal or Fraction, never a float"
+        )
+        self.currency = currency
+        self.base_currency = base_currency
+        self.rate = rate

@@ -1,0 +1,152 @@
+"""The `ltv-bot` command: serve, demo, emulator and operator tasks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+logger = logging.getLogger("bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # Request-level chatter of the HTTP libraries stays out of INFO.
+    for noisy in ("slack_bolt", "slack_sdk", "apscheduler", "urllib3"):
+        logging.getLogger(noisy).setLevel(
+            max(logging.WARNING, logging.getLevelName(level))
+        )
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        )
+        sys.exit(f"ltv-bot: bad setting: {problems}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ltv-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the bot (Socket Mode or HTTP)")
+    demo = commands.add_parser("demo", help="replay the CDNOW sample into a local bot")
+    demo.add_argument(
+        "--limit", type=int, default=None, help="replay only the first N customers"
+    )
+    emulator = commands.add_parser(
+        "emulator", help="run the local Slack Web API emulator"
+    )
+    emulator.add_argument("--port", type=int, default=3001)
+    emulator.add_argument("--host", default="127.0.0.1")
+    strategies = commands.add_parser("strategies", help="strategy tasks")
+    strategy_commands = strategies.add_subparsers(
+        dest="strategy_command", required=True
+    )
+    run = strategy_commands.add_parser("run", help="run one strategy now")
+    run.add_argument("name", choices=["onboarding"])
+    run.add_argument(
+        "--dry-run", action="store_true", help="show who would get what; send nothing"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulator":
+        from bot import emulator
+
+        configure_logging("INFO")
+        return emulator.main(["--port", str(args.port), "--host", args.host])
+    settings = load_settings()
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        # The demo prints its own progress; per-event INFO lines would bury it.
+        configure_logging(
+            "WARNING" if settings.log_level == "INFO" else settings.log_level
+        )
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+        return run_demo(settings, limit=args.limit)
+    configure_logging(settings.log_level)
+    if args.command == "strategies":
+        return run_strategy_once(settings, args.name, dry_run=args.dry_run)
+    return serve(settings)
+
+
+def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:
+    from bot.composition import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        for report in runtime.runner.run(name, dry_run=dry_run):
+            sys.stdout.write(f"{report.strategy} {report.tenant}: {report.summary()}\n")
+    finally:
+        runtime.close()
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    from bot.composition import build_runtime
+
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if settings.scheduler_enabled:
+            runtime.start_scheduler()
+        if settings.slack_app_token is not None:
+            serve_socket_mode(
+                runtime, settings.slack_app_token.get_secret_value(), stop
+            )
+        else:
+            serve_http(runtime, settings, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return 0
+
+
+def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(runtime.app, app_token)
+    handler.connect()
+    logger.info("socket mode connected")
+    stop.wait()
+    handler.close()
+
+
+def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    from bot.http import HttpServer, wsgi_app
+
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store), settings.host, settings.port
+    )
+    server.start()
+    logger.info(
+        "http mode listening host=%s port=%s path=/slack/events",
+        settings.host,
+        server.port,
+    )
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

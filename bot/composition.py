@@ -1,0 +1,170 @@
+"""The composition root: builds Redis, store, clock, Slack client, app and scheduler."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from apscheduler.schedulers.background import BackgroundScheduler
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.app import build_app
+from bot.embedded_redis import EmbeddedRedis
+from bot.messenger import SlackMessenger, build_web_client
+from bot.roles import RoleResolver
+from bot.runtime import BotContext
+from bot.settings import Settings
+from ltv.clock import Clock, SystemClock
+from ltv.store import LtvStore
+from ltv.workspace import WorkspaceConfig, WorkspaceConfigStore
+from strategies.delivery import SendLedger
+from strategies.onboarding import OnboardingStrategy
+from strategies.scheduling import (
+    StrategyRunner,
+    build_scheduler,
+    install_runner,
+    schedule_strategy,
+)
+
+logger = logging.getLogger(__name__)
+
+REDIS_TIMEOUT_S = 5.0
+
+
+class ConfigurationError(ValueError):
+    """A setting the chosen mode needs is missing."""
+
+
+def redis_client_for(url: str) -> redis.Redis:
+    """A client with timeouts and retries, so a blip is survived, not fatal."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        health_check_interval=30,
+    )
+
+
+def open_redis(settings: Settings) -> tuple[redis.Redis, EmbeddedRedis | None]:
+    """The configured Redis, or an embedded one keeping its data under LTV_DATA_DIR."""
+    if settings.redis_url:
+        return redis_client_for(settings.redis_url), None
+    embedded = EmbeddedRedis(Path(settings.data_dir) / "redis").start()
+    return redis_client_for(embedded.url), embedded
+
+
+def workspace_defaults(settings: Settings) -> WorkspaceConfig:
+    return WorkspaceConfig(
+        period=settings.period,
+        lifespan=settings.lifespan_periods,
+        base_currency=settings.base_currency,
+        orders_channels=tuple(settings.orders_channels),
+    )
+
+
+@dataclass
+class Runtime:
+    """Everything one bot process runs, and how to stop it cleanly."""
+
+    settings: Settings
+    redis: redis.Redis
+    store: LtvStore
+    client: WebClient
+    ctx: BotContext
+    app: App
+    runner: StrategyRunner
+    scheduler: BackgroundScheduler
+    embedded: EmbeddedRedis | None = None
+    closed: bool = field(default=False)
+
+    def start_scheduler(self, *, every_seconds: int | None = None) -> None:
+        install_runner(self.runner)
+        schedule_strategy(
+            self.scheduler,
+            "onboarding",
+            self.settings.onboarding_cron,
+            self.settings.scheduler_timezone,
+            every_seconds=every_seconds,
+        )
+        self.scheduler.start()
+        logger.info(
+            "scheduler started jobs=%s", [j.id for j in self.scheduler.get_jobs()]
+        )
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        install_runner(None)
+        self.redis.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    redis_client: redis.Redis | None = None,
+) -> Runtime:
+    """Build every part once and pass them down; nothing else reads the environment."""
+    signing_secret = _required(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+    token = _required(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+    clock = clock or SystemClock()
+    embedded = None
+    if redis_client is None:
+        redis_client, embedded = open_redis(settings)
+    store = LtvStore(redis_client, clock=clock)
+    client = build_web_client(token, settings.slack_api_url)
+    ctx = BotContext(
+        store=store,
+        configs=WorkspaceConfigStore(
+            redis_client, defaults=workspace_defaults(settings)
+        ),
+        roles=RoleResolver(
+            client,
+            admin_users=frozenset(settings.admin_users),
+            agent_users=frozenset(settings.agent_users),
+            agent_usergroup=settings.agent_usergroup,
+        ),
+        clock=clock,
+    )
+    app = build_app(ctx, client=client, signing_secret=signing_secret)
+    onboarding = OnboardingStrategy(
+        redis_client,
+        ledger=SendLedger(redis_client, clock=clock),
+        messenger=SlackMessenger(client),
+    )
+    runner = StrategyRunner(
+        redis_client, strategies={"onboarding": onboarding}, tenants=store.tenants
+    )
+    return Runtime(
+        settings=settings,
+        redis=redis_client,
+        store=store,
+        client=client,
+        ctx=ctx,
+        app=app,
+        runner=runner,
+        scheduler=build_scheduler(),
+        embedded=embedded,
+    )
+
+
+def _required(secret: object, name: str) -> str:
+    value = secret.get_secret_value() if secret is not None else ""  # type: ignore[attr-defined]
+    if not value:
+        raise ConfigurationError(
+            f"{name} is not set; copy .env.example to .env and fill it in, "
+            "or run `ltv-bot demo` to try the bot locally"
+        )
+    return value

@@ -1,0 +1,161 @@
+"""APScheduler wiring: one job per strategy, run once across every bot process.
+
+Job functions live at module level and take only the strategy's name, so the
+job store never needs to pickle a live object; the running process installs
+its runner once at start-up and the job looks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+import redis
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ltv.errors import LtvError
+from ltv.keys import TenantKeys
+from strategies.delivery import RunReport
+
+logger = logging.getLogger(__name__)
+
+MISFIRE_GRACE_S = 15 * 60
+LOCK_TTL_MS = 10 * 60 * 1000
+
+RELEASE_LOCK_LUA = """
+-- KEYS[1] lock key; ARGV[1] this holder's token. Returns 1 if released.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class Strategy(Protocol):
+    name: str
+
+    def run(self, tenant: str, *, dry_run: bool = False) -> RunReport: ...
+
+
+class ScheduleError(LtvError, ValueError):
+    """A schedule that cannot be used: a bad cron expression or time zone."""
+
+
+class StrategyRunner:
+    """Runs a strategy for every tenant, holding a Redis lock per tenant."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        strategies: dict[str, Strategy],
+        tenants: Callable[[], list[str]],
+    ) -> None:
+        self.redis = client
+        self.strategies = strategies
+        self._tenants = tenants
+        self._release = client.register_script(RELEASE_LOCK_LUA)
+
+    def run(self, name: str, *, dry_run: bool = False) -> list[RunReport]:
+        strategy = self.strategies[name]
+        reports = []
+        for tenant in self._tenants():
+            with self.tenant_lock(tenant, name) as acquired:
+                if not acquired:
+                    logger.info(
+                        "strategy run skipped strategy=%s tenant=%s "
+                        "reason=another_process_holds_the_lock",
+                        name,
+                        tenant,
+                    )
+                    continue
+                reports.append(strategy.run(tenant, dry_run=dry_run))
+        return reports
+
+    @contextmanager
+    def tenant_lock(self, tenant: str, name: str) -> Iterator[bool]:
+        key = TenantKeys(tenant).lock(f"run_{name}")
+        token = uuid.uuid4().hex
+        acquired = bool(self.redis.set(key, token, nx=True, px=LOCK_TTL_MS))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._release(keys=[key], args=[token])
+
+
+_runner_lock = threading.Lock()
+_runner: StrategyRunner | None = None
+
+
+def install_runner(runner: StrategyRunner | None) -> None:
+    """Make this process's runner the one that scheduled jobs use."""
+    global _runner
+    with _runner_lock:
+        _runner = runner
+
+
+def run_strategy_job(strategy: str) -> None:
+    """The scheduled job: never raises, so a bad run cannot stop the scheduler."""
+    with _runner_lock:
+        runner = _runner
+    if runner is None:
+        logger.warning("strategy job has no runner strategy=%s", strategy)
+        return
+    try:
+        runner.run(strategy)
+    except Exception:
+        logger.exception("strategy job failed strategy=%s", strategy)
+
+
+def parse_cron(expression: str, timezone: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(expression, timezone=timezone)
+    except (ValueError, LookupError) as exc:
+        raise ScheduleError(
+            f"schedule {expression!r} in time zone {timezone!r} is not usable: "
+            f"{exc}; expected five cron fields such as '0 9 * * 1-5'"
+        ) from exc
+
+
+def build_scheduler() -> BackgroundScheduler:
+    return BackgroundScheduler(
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_S,
+        }
+    )
+
+
+def schedule_strategy(
+    scheduler: BackgroundScheduler,
+    strategy: str,
+    cron: str,
+    timezone: str,
+    *,
+    every_seconds: int | None = None,
+) -> None:
+    """Add or replace the strategy's job; ``every_seconds`` overrides the cron."""
+    trigger = (
+        IntervalTrigger(seconds=every_seconds)
+        if every_seconds
+        else parse_cron(cron, timezone)
+    )
+    scheduler.add_job(
+        run_strategy_job,
+        trigger=trigger,
+        args=[strategy],
+        id=f"strategy:{strategy}",
+        name=f"strategy {strategy}",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_S,
+    )
