@@ -30,7 +30,6 @@ def build_app(
     """A Bolt app that stores each event before acknowledging it."""
     app = App(
         client=client,
-        token=client.token,
         signing_secret=signing_secret,
         process_before_response=True,
         token_verification_enabled=token_verification,

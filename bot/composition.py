@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def build_runtime(
     *,
     clock: Clock | None = None,
     redis_client: redis.Redis | None = None,
+    tenants: Callable[[], list[str]] | None = None,
 ) -> Runtime:
     """Build every part once and pass them down; nothing else reads the environment."""
     signing_secret = _required(settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
@@ -145,7 +147,9 @@ def build_runtime(
         messenger=SlackMessenger(client),
     )
     runner = StrategyRunner(
-        redis_client, strategies={"onboarding": onboarding}, tenants=store.tenants
+        redis_client,
+        strategies={"onboarding": onboarding},
+        tenants=tenants or store.tenants,
     )
     return Runtime(
         settings=settings,

@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +29,9 @@ from bot.emulator import SlackEmulator
 from bot.http import HttpServer, wsgi_app
 from bot.replay import SlackReplayer
 from bot.settings import Settings
+from bot.views import format_fraction
 from ltv.clock import FixedClock
+from ltv.formula import LtvPolicy
 from ltv.keys import TENANTS_KEY, TenantKeys
 from ltv.money import Money, format_money
 
@@ -81,7 +84,7 @@ def day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC).timestamp())
 
 
-def build_deliveries(rows: list[CdnowPurchase]) -> list[dict[str, Any]]:
+def build_deliveries(rows: list[CdnowPurchase], team: str) -> list[dict[str, Any]]:
     """Every join and order notice as an Events API payload, in time order."""
     first_day: dict[str, str] = {}
     for row in rows:
@@ -89,18 +92,20 @@ def build_deliveries(rows: list[CdnowPurchase]) -> list[dict[str, Any]]:
     timed: list[tuple[int, int, dict[str, Any]]] = []
     for seq, (customer, day) in enumerate(sorted(first_day.items())):
         at = day_epoch(day) + 9 * 3600
-        timed.append((at, seq, join_event(slack_user(customer), at, seq)))
+        timed.append((at, seq, join_event(slack_user(customer), at, seq, team)))
     for seq, row in enumerate(rows):
         at = day_epoch(row.day) + 12 * 3600
-        timed.append((at, seq, order_event(row, at, seq)))
+        timed.append((at, seq, order_event(row, at, seq, team)))
     timed.sort(key=lambda item: (item[0], item[1]))
     return [payload for _, _, payload in timed]
 
 
-def envelope(event: dict[str, Any], event_id: str, at: int) -> dict[str, Any]:
+def envelope(
+    event: dict[str, Any], event_id: str, at: int, team: str
+) -> dict[str, Any]:
     return {
         "token": "demo",
-        "team_id": DEMO_TEAM,
+        "team_id": team,
         "api_app_id": "ADEMO0001",
         "event": event,
         "type": "event_callback",
@@ -108,7 +113,7 @@ def envelope(event: dict[str, Any], event_id: str, at: int) -> dict[str, Any]:
         "event_time": at,
         "authorizations": [
             {
-                "team_id": DEMO_TEAM,
+                "team_id": team,
                 "user_id": "UBOT0001",
                 "is_bot": True,
                 "is_enterprise_install": False,
@@ -118,19 +123,19 @@ def envelope(event: dict[str, Any], event_id: str, at: int) -> dict[str, Any]:
     }
 
 
-def join_event(user: str, at: int, seq: int) -> dict[str, Any]:
+def join_event(user: str, at: int, seq: int, team: str) -> dict[str, Any]:
     event = {
         "type": "member_joined_channel",
         "user": user,
         "channel": COMMUNITY_CHANNEL,
         "channel_type": "C",
-        "team": DEMO_TEAM,
+        "team": team,
         "event_ts": f"{at}.{seq:06d}",
     }
-    return envelope(event, f"EvJOIN{seq:08d}", at)
+    return envelope(event, f"EvJOIN{seq:08d}", at, team)
 
 
-def order_event(row: CdnowPurchase, at: int, seq: int) -> dict[str, Any]:
+def order_event(row: CdnowPurchase, at: int, seq: int, team: str) -> dict[str, Any]:
     user = slack_user(row.customer)
     amount = format_money(Money(row.amount_minor, "USD"))
     ts = f"{at}.{seq:06d}"
@@ -145,7 +150,7 @@ def order_event(row: CdnowPurchase, at: int, seq: int) -> dict[str, Any]:
         "ts": ts,
         "event_ts": ts,
     }
-    return envelope(event, f"EvORDER{seq:08d}", at)
+    return envelope(event, f"EvORDER{seq:08d}", at, team)
 
 
 def demo_settings(base: Settings, emulator: SlackEmulator, redis_url: str) -> Settings:
@@ -165,12 +170,12 @@ def _secret(value: str) -> SecretStr:
     return SecretStr(value)
 
 
-def reset_demo_tenant(client: redis.Redis) -> None:
+def reset_demo_tenant(client: redis.Redis, team: str) -> None:
     """A rerun starts from nothing, so the totals can be checked exactly."""
-    keys = list(client.scan_iter(match=f"{TenantKeys(DEMO_TEAM).prefix}*", count=1000))
+    keys = list(client.scan_iter(match=f"{TenantKeys(team).prefix}*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
-    client.srem(TENANTS_KEY, DEMO_TEAM)
+    client.srem(TENANTS_KEY, team)
 
 
 def seed_directory(emulator: SlackEmulator, rows: list[CdnowPurchase]) -> None:
@@ -206,9 +211,11 @@ def replay(
     return statuses
 
 
-def wait_for_onboarding(runtime: Runtime, timeout_s: float = DRAIN_TIMEOUT_S) -> int:
+def wait_for_onboarding(
+    runtime: Runtime, team: str, timeout_s: float = DRAIN_TIMEOUT_S
+) -> int:
     """Lets the scheduled onboarding job empty its queue; returns what is left."""
-    pending_key = TenantKeys(DEMO_TEAM).pending("onboarding")
+    pending_key = TenantKeys(team).pending("onboarding")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if runtime.redis.zcard(pending_key) == 0:
@@ -236,107 +243,139 @@ def usd(minor: int) -> str:
     return format_money(Money(minor, "USD"))
 
 
-def write_report(runtime: Runtime, expected: FileTotals, dms: int, out: TextIO) -> bool:
+def write_report(
+    runtime: Runtime, team: str, expected: FileTotals, dms: int, out: TextIO
+) -> bool:
     """Prints the report; True when the stored totals equal the file's."""
     store = runtime.store
-    totals = store.totals(DEMO_TEAM)
-    policy = runtime.ctx.configs.load(DEMO_TEAM).policy()
-    matches = (totals.customers, totals.purchases, totals.revenue_minor) == (
-        expected.customers,
-        expected.purchases,
-        expected.revenue_minor,
-    )
-    ltvs = [
-        store.breakdown(store.customer(DEMO_TEAM, u), policy).ltv_minor  # type: ignore[arg-type]
-        for u in store.iter_customers(DEMO_TEAM)
-    ]
-    out.write("\nLTV demo report (CDNOW sample, as of 1998-07-01)\n")
-    out.write(f"  customers  {totals.customers:>10,}   file: {expected.customers:,}\n")
-    out.write(f"  purchases  {totals.purchases:>10,}   file: {expected.purchases:,}\n")
+    totals = store.totals(team)
+    policy = runtime.ctx.configs.load(team).policy()
+    stored = (totals.customers, totals.purchases, totals.revenue_minor)
+    matches = stored == (expected.customers, expected.purchases, expected.revenue_minor)
+    out.write(f"\nLTV demo report (CDNOW sample, as of {DEMO_NOW:%Y-%m-%d})\n")
+    out.write(f"  customers  {totals.customers:>11,}   file: {expected.customers:,}\n")
+    out.write(f"  purchases  {totals.purchases:>11,}   file: {expected.purchases:,}\n")
     out.write(
-        f"  revenue    {usd(totals.revenue_minor):>10}   "
+        f"  revenue    {usd(totals.revenue_minor):>11}   "
         f"file: {usd(expected.revenue_minor)}\n"
     )
     out.write(f"  totals match the file exactly: {'yes' if matches else 'NO'}\n")
-    average = round(sum(ltvs) / len(ltvs)) if ltvs else 0
     out.write(
-        f"  average LTV {usd(average)} (period {policy.period}, lifespan "
-        f"{policy.lifespan_periods} {policy.period}s)\n"
+        f"  average LTV {usd(average_ltv(runtime, team, policy))} "
+        f"(period {policy.period}, lifespan {policy.lifespan_periods} "
+        f"{policy.period}s)\n"
     )
-    write_top_ten(runtime, policy, out)
+    write_top_ten(runtime, team, policy, out)
     out.write(f"  onboarding DMs received by the Slack emulator: {dms:,}\n")
     return matches
 
 
-def write_top_ten(runtime: Runtime, policy: Any, out: TextIO) -> None:
+def average_ltv(runtime: Runtime, team: str, policy: LtvPolicy) -> int:
+    store = runtime.store
+    ltvs = []
+    for user in store.iter_customers(team):
+        record = store.customer(team, user)
+        if record is not None:
+            ltvs.append(store.breakdown(record, policy).ltv_minor)
+    return round(Fraction(sum(ltvs), len(ltvs))) if ltvs else 0
+
+
+def write_top_ten(runtime: Runtime, team: str, policy: LtvPolicy, out: TextIO) -> None:
     store = runtime.store
     out.write(
-        "\n  top 10 customers      LTV   avg purchase  per month  lifespan"
-        "  purchases     revenue\n"
+        "\n  top 10 customers       LTV  avg purchase  per month  lifespan"
+        "  purchases      revenue\n"
     )
-    for rank, user in enumerate(store.top_customers(DEMO_TEAM, 10), start=1):
-        record = store.customer(DEMO_TEAM, user)
-        assert record is not None
+    for rank, user in enumerate(store.top_customers(team, 10), start=1):
+        record = store.customer(team, user)
+        if record is None:
+            continue
         b = store.breakdown(record, policy)
         out.write(
             f"  {rank:>2}. {user:<10} {usd(b.ltv_minor):>11} "
             f"{usd(round(b.average_purchase_minor)):>13} "
-            f"{float(b.purchases_per_period):>9.2f} {float(b.lifespan_periods):>9.0f}"
-            f" {record.purchases:>10} {usd(record.net_revenue_minor):>11}\n"
+            f"{format_fraction(b.purchases_per_period):>10} "
+            f"{format_fraction(b.lifespan_periods):>9}"
+            f" {record.purchases:>10} {usd(record.net_revenue_minor):>12}\n"
         )
     out.write("\n")
 
 
+def select_rows(limit: int | None) -> list[CdnowPurchase]:
+    rows = read_cdnow()
+    if not limit:
+        return rows
+    keep = set(sorted({r.customer for r in rows})[:limit])
+    return [r for r in rows if r.customer in keep]
+
+
+class DemoRun:
+    """One demo: its Redis, emulator, bot and HTTP server, stopped in reverse."""
+
+    def __init__(self, settings: Settings, team: str) -> None:
+        self.team = team
+        self.client, self.embedded = open_redis(settings)
+        self.emulator = SlackEmulator(team_id=team).start()
+        redis_url = settings.redis_url or self.embedded.url  # type: ignore[union-attr]
+        reset_demo_tenant(self.client, team)
+        self.runtime = build_runtime(
+            demo_settings(settings, self.emulator, redis_url),
+            clock=FixedClock(DEMO_NOW),
+            redis_client=self.client,
+            tenants=lambda: [team],
+        )
+        self.server = HttpServer(
+            wsgi_app(self.runtime.app, self.runtime.store), "127.0.0.1", 0
+        ).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/slack/events"
+
+    @property
+    def secret(self) -> str:
+        secret = self.runtime.settings.slack_signing_secret
+        assert secret is not None
+        return secret.get_secret_value()
+
+    def close(self) -> None:
+        self.server.stop()
+        self.runtime.close()
+        self.emulator.stop()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
 def run_demo(
-    settings: Settings, *, limit: int | None = None, out: TextIO = sys.stdout
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    out: TextIO = sys.stdout,
+    team: str = DEMO_TEAM,
 ) -> int:
     """Runs the whole demo; the exit status is 0 only if every check held."""
     started = time.monotonic()
-    rows = read_cdnow()
-    if limit:
-        keep = sorted({r.customer for r in rows})[:limit]
-        rows = [r for r in rows if r.customer in set(keep)]
-    client, embedded = open_redis(settings)
-    emulator = SlackEmulator(team_id=DEMO_TEAM).start()
-    runtime = None
-    server = None
+    rows = select_rows(limit)
+    demo = DemoRun(settings, team)
     try:
-        redis_url = settings.redis_url or embedded.url  # type: ignore[union-attr]
-        reset_demo_tenant(client)
-        seed_directory(emulator, rows)
-        runtime = build_runtime(
-            demo_settings(settings, emulator, redis_url),
-            clock=FixedClock(DEMO_NOW),
-            redis_client=client,
-        )
-        server = HttpServer(
-            wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0
-        ).start()
-        runtime.start_scheduler(every_seconds=ONBOARDING_EVERY_S)
-        deliveries = build_deliveries(rows)
+        seed_directory(demo.emulator, rows)
+        demo.runtime.start_scheduler(every_seconds=ONBOARDING_EVERY_S)
+        deliveries = build_deliveries(rows, team)
         out.write(
-            f"Replaying {len(deliveries):,} Slack events "
-            f"({len(rows):,} purchases) into http://127.0.0.1:{server.port}/slack/events\n"
+            f"Replaying {len(deliveries):,} Slack events ({len(rows):,} purchases) "
+            f"into {demo.url}\n"
         )
-        secret = runtime.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
-        statuses = replay(
-            f"http://127.0.0.1:{server.port}/slack/events", secret, deliveries, out
-        )
-        left = wait_for_onboarding(runtime)
-        dms = len(emulator.calls("chat.postMessage"))
-        ok = write_report(runtime, file_totals(rows), dms, out)
-        ok = ok and statuses == Counter({200: len(deliveries)}) and left == 0
+        statuses = replay(demo.url, demo.secret, deliveries, out)
+        left = wait_for_onboarding(demo.runtime, team)
+        dms = len(demo.emulator.calls("chat.postMessage"))
+        expected = file_totals(rows)
+        ok = write_report(demo.runtime, team, expected, dms, out)
+        ok = ok and statuses == Counter({200: len(deliveries)})
+        ok = ok and left == 0 and dms == expected.customers
         out.write(f"  HTTP statuses: {dict(statuses)}; onboarding queue left: {left}\n")
-        out.write(
-            f"Demo finished in {time.monotonic() - started:.1f} s: "
-            f"{'all checks passed' if ok else 'CHECKS FAILED'}\n"
-        )
+        elapsed = time.monotonic() - started
+        verdict = "all checks passed" if ok else "CHECKS FAILED"
+        out.write(f"Demo finished in {elapsed:.1f} s: {verdict}\n")
         return 0 if ok else 1
     finally:
-        if server is not None:
-            server.stop()
-        if runtime is not None:
-            runtime.close()
-        emulator.stop()
-        if embedded is not None:
-            embedded.stop()
+        demo.close()

@@ -67,7 +67,7 @@ FIRST_TS_SECONDS = 1_700_000_000
 TS_STEP_MICROS = 100
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-POLL_INTERVAL_SECONDS = 0.05
+POLL_INTERVAL_SECONDS = 0.01
 DEFAULT_RETRY_AFTER_SECONDS = 1
 JSON_ENCODED_ARGS = frozenset(
     {"attachments", "blocks", "files", "metadata", "outputs", "unfurls", "view"}
@@ -350,6 +350,25 @@ def _paginate(
     return page, _encode_cursor(prefix, items[start + limit][key])
 
 
+def _ts_bound(args: dict[str, Any], key: str, default: float) -> float:
+    raw = args.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except (TypeError, ValueError) as err:
+        raise _MethodError(f"invalid_ts_{key}") from err
+
+
+def _ts_window(args: dict[str, Any]) -> Callable[[str], bool]:
+    """Whether a ts falls between ``oldest`` and ``latest`` as history reads them."""
+    oldest = _ts_bound(args, "oldest", 0.0)
+    latest = _ts_bound(args, "latest", float("inf"))
+    if _is_truthy(args.get("inclusive")):
+        return lambda ts: oldest <= float(ts) <= latest
+    return lambda ts: oldest < float(ts) < latest
+
+
 def _tz_label(tz: str, tz_offset: int) -> str:
     if tz == "UTC" and tz_offset == 0:
         return "Coordinated Universal Time"
@@ -363,14 +382,16 @@ def _image_urls(user_id: str, sizes: Sequence[int]) -> dict[str, str]:
     return {f"image_{size}": f"{base}_{size}.png" for size in sizes}
 
 
-def _render_profile(user: _User) -> dict[str, Any]:
-    """The ``profile`` object, with the field set Slack uses per kind of user."""
-    is_full = not user.deleted and not user.is_bot
-    first_name, _, last_name = user.real_name.partition(" ")
+def _split_name(user: _User) -> dict[str, str]:
     if user.is_bot:
-        first_name, last_name = user.real_name, ""
+        return {"first_name": user.real_name, "last_name": ""}
+    first_name, _, last_name = user.real_name.partition(" ")
+    return {"first_name": first_name, "last_name": last_name}
+
+
+def _profile_head(user: _User) -> dict[str, Any]:
     display_name = "" if user.is_bot else user.name
-    profile: dict[str, Any] = {
+    return {
         "title": "",
         "phone": "",
         "skype": "",
@@ -382,6 +403,12 @@ def _render_profile(user: _User) -> dict[str, Any]:
         "status_text": "",
         "status_emoji": "",
     }
+
+
+def _render_profile(user: _User) -> dict[str, Any]:
+    """The ``profile`` object, with the field set Slack uses per kind of user."""
+    is_full = not user.deleted and not user.is_bot
+    profile = _profile_head(user)
     if is_full:
         profile["status_emoji_display_info"] = []
     profile["status_expiration"] = 0
@@ -390,7 +417,7 @@ def _render_profile(user: _User) -> dict[str, Any]:
         profile.update(api_app_id=user.app_id, always_active=False, bot_id=user.bot_id)
     if user.email is not None:
         profile["email"] = user.email
-    profile.update(first_name=first_name, last_name=last_name)
+    profile.update(_split_name(user))
     sizes = (24, 32, 48, 72, 192, 512) if is_full else (24, 72)
     profile.update(_image_urls(user.id, sizes))
     if is_full:
@@ -465,6 +492,20 @@ def _render_channel(channel: _Channel) -> dict[str, Any]:
     }
 
 
+def _check_blocks(blocks: object) -> None:
+    if not isinstance(blocks, list):
+        raise _MethodError(
+            "invalid_blocks", "[ERROR] must provide an array [json-pointer:/blocks]"
+        )
+    if not all(isinstance(block, dict) and block.get("type") for block in blocks):
+        raise _MethodError("invalid_blocks", "[ERROR] missing required field: type")
+    if len(blocks) > MAX_BLOCKS:
+        raise _MethodError(
+            "invalid_blocks",
+            f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]",
+        )
+
+
 def _message_content(args: dict[str, Any]) -> dict[str, Any]:
     """Text, blocks and attachments of a message, checked as Slack checks them."""
     text = args.get("text") or ""
@@ -472,19 +513,11 @@ def _message_content(args: dict[str, Any]) -> dict[str, Any]:
     attachments = args.get("attachments")
     if not text and not blocks and not attachments:
         raise _MethodError("no_text")
-    if blocks is not None and not isinstance(blocks, list):
-        raise _MethodError(
-            "invalid_blocks", "[ERROR] must provide an array [json-pointer:/blocks]"
-        )
-    if blocks and not all(isinstance(b, dict) and b.get("type") for b in blocks):
-        raise _MethodError("invalid_blocks", "[ERROR] missing required field: type")
-    if blocks and len(blocks) > MAX_BLOCKS:
-        raise _MethodError(
-            "invalid_blocks",
-            f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]",
-        )
+    if blocks is not None:
+        _check_blocks(blocks)
     if len(text) > MAX_TEXT_CHARS:
         raise _MethodError("msg_too_long")
+
     content: dict[str, Any] = {"text": text}
     if blocks is not None:
         content["blocks"] = blocks
@@ -531,6 +564,7 @@ class _Workspace:
         self._views: dict[str, dict[str, Any]] = {}
         self._home_views: dict[str, str] = {}
         self._files: dict[str, dict[str, Any]] = {}
+        self._handlers = self.methods()
         self._add_bot_user()
 
     # Lifecycle and identifiers
@@ -588,7 +622,7 @@ class _Workspace:
         }
 
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        handler = self.methods().get(method)
+        handler = self._handlers.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method", "req_method": method}
         try:
@@ -764,19 +798,13 @@ class _Workspace:
 
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._require_channel(args)
-        oldest = float(args.get("oldest") or 0)
-        latest = float(args.get("latest") or "inf")
-        inclusive = _is_truthy(args.get("inclusive"))
+        is_in_window = _ts_window(args)
         messages = [
             m
             for m in reversed(self._messages[channel.id])
-            if m.get("thread_ts", m["ts"]) == m["ts"]
-            and (
-                oldest <= float(m["ts"]) <= latest
-                if inclusive
-                else oldest < float(m["ts"]) < latest
-            )
+            if m.get("thread_ts", m["ts"]) == m["ts"] and is_in_window(m["ts"])
         ]
+
         page, next_cursor = _paginate(messages, args, prefix="next_ts", key="ts")
         return {
             "messages": copy.deepcopy(page),
@@ -1215,10 +1243,14 @@ class _EmulatorServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], emulator: SlackEmulator):
         super().__init__(address, _RequestHandler)
         self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.exception("emulator.request_failed client=%s", client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -1492,7 +1524,8 @@ class SlackEmulator:
             return False, False
         if self._token is None:
             return True, True
-        return True, hmac.compare_digest(token.encode(), self._token.encode())
+        matches = hmac.compare_digest(str(token).encode(), self._token.encode())
+        return True, matches
 
     def _auth_error(self, token_status: tuple[bool, bool]) -> dict[str, Any] | None:
         if self._token is None:
@@ -1575,7 +1608,8 @@ class SlackEmulator:
             body = json.loads(request.body or b"{}")
             if not isinstance(body, dict):
                 raise TypeError("the body must be a JSON object")
-            result = self._apply_setup(request.path.rsplit("/", 1)[-1], body)
+            kind = request.path.removeprefix("/_emulator/").partition("/")[0]
+            result = self._apply_setup(kind, body)
         except (TypeError, ValueError) as err:
             return _json_reply({"ok": False, "error": str(err)}, HTTPStatus.BAD_REQUEST)
         return _json_reply({"ok": True, **result})
@@ -1667,11 +1701,14 @@ def main(
             1, f"{parser.prog}: cannot listen on {options.host}:{options.port}: {err}\n"
         )
     print(f"Slack Web API emulator at {emulator.api_url} (Ctrl-C to stop)", flush=True)
+    _serve_until_stopped(emulator, stop or threading.Event())
+    return 0
 
+
+def _serve_until_stopped(emulator: SlackEmulator, stop: threading.Event) -> None:
     try:
-        (stop or threading.Event()).wait()
+        stop.wait()
     except KeyboardInterrupt:
         logger.info("emulator.interrupted")
     finally:
         emulator.stop()
-    return 0

@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ltv.errors import ModelFitError
@@ -164,10 +164,11 @@ def summarise_purchases(
     """
     if not period_days > 0:
         raise ValueError(f"period_days must be positive, got {period_days!r}")
-    end_day = np.datetime64(calibration_end, "D").astype(np.int64)
-    owner, day, amount = _flatten_purchases(
-        purchase_days_per_customer, amounts_per_customer
-    )
+    end_day = int(np.asarray(calibration_end, dtype="datetime64[D]").astype(np.int64))
+    owner, day, counts = _flatten_days(purchase_days_per_customer)
+    amount = np.zeros(len(day))
+    if amounts_per_customer is not None:
+        amount = _flatten_amounts(amounts_per_customer, counts)
 
     in_calibration = day <= end_day
     owner, day, daily = _total_per_day(
@@ -187,40 +188,41 @@ def summarise_purchases(
     return PurchaseSummary(x=x, t_x=t_x, T=T, zbar=zbar)
 
 
-def _flatten_purchases(
+def _flatten_days(
     days_per_customer: Sequence[ArrayLike],
-    amounts_per_customer: Sequence[ArrayLike] | None,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], FloatArray]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[int]]:
+    """Concatenate all purchase days as day numbers, with each one's customer."""
     days = [
         np.atleast_1d(np.asarray(d, dtype="datetime64[D]")) for d in days_per_customer
     ]
-    counts = np.array([len(d) for d in days], dtype=np.int64)
+    counts = [len(d) for d in days]
     owner = np.repeat(np.arange(len(days)), counts)
-    day = np.concatenate(days or [np.array([], "datetime64[D]")]).astype(np.int64)
-    if amounts_per_customer is None:
-        return owner, day, np.zeros(len(day))
+    day = np.concatenate(days or [np.array([], "datetime64[D]")])
+    _require_rows("purchase day", day, ~np.isnat(day), "a date, not NaT")
+    return owner, day.astype(np.int64), counts
 
-    if len(amounts_per_customer) != len(days):
+
+def _flatten_amounts(
+    amounts_per_customer: Sequence[ArrayLike], counts: list[int]
+) -> FloatArray:
+    """Concatenate all amounts as floats, checked against the days' layout."""
+    if len(amounts_per_customer) != len(counts):
         raise ValueError(
             f"amounts_per_customer has {len(amounts_per_customer)} customers, "
-            f"purchase_days_per_customer has {len(days)}"
+            f"purchase_days_per_customer has {len(counts)}"
         )
     amounts = [
         np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in amounts_per_customer
     ]
-    mismatch = [
-        i
-        for i, (d, a) in enumerate(zip(days, amounts, strict=True))
-        if len(d) != len(a)
-    ]
-    if mismatch:
-        raise ValueError(
-            f"customer {mismatch[0]} has {len(days[mismatch[0]])} purchase days "
-            f"but {len(amounts[mismatch[0]])} amounts"
-        )
+    for customer, (a, n_days) in enumerate(zip(amounts, counts, strict=True)):
+        if len(a) != n_days:
+            raise ValueError(
+                f"customer {customer} has {n_days} purchase days but {len(a)} amounts"
+            )
+
     amount = np.concatenate(amounts or [np.array([])])
     _require_rows("amount", amount, (amount >= 0) & np.isfinite(amount), "finite, >= 0")
-    return owner, day, amount
+    return amount
 
 
 def _total_per_day(
@@ -259,7 +261,7 @@ def _require_rows(
     if bad.size:
         row = bad.flat[0]
         raise ValueError(
-            f"{name} must be {expected}; row {row} has {name}={values.flat[row]!r} "
+            f"{name} must be {expected}; row {row} has {name}={values.flat[row]} "
             f"({bad.size} bad rows)"
         )
 
@@ -293,7 +295,7 @@ def _collapse_rows(
     unique, inverse = np.unique(columns, axis=0, return_inverse=True)
     counts = np.bincount(
         inverse.ravel(), weights=weights.ravel(), minlength=len(unique)
-    )
+    ).astype(np.float64)
     keep = counts > 0
     return unique[keep], counts[keep]
 
@@ -328,36 +330,45 @@ def _bgnbd_objective(
 ) -> tuple[float, FloatArray]:
     """Mean negative log-likelihood and its gradient in log-parameters."""
     theta = np.exp(log_theta)
-    r, alpha, a, b = theta
     common, alive, died = _bgnbd_log_terms(theta, x, t_x, T)
     both = np.logaddexp(alive, died)
     share_died = np.exp(died - both)
-    share_alive = 1.0 - share_died
 
-    log_alpha_t = np.log(alpha + t_x)
+    total = w.sum()
+    value = -float(w @ (common + both)) / total
+    rows = _bgnbd_gradient_rows(theta, x, t_x, T, share_died)
+    gradient = -np.array([w @ d for d in rows]) * theta / total
+    return value, gradient
+
+
+def _bgnbd_gradient_rows(
+    theta: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    share_died: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per-row derivatives of log L in (r, alpha, a, b).
+
+    `share_died` is exp(died) / (exp(alive) + exp(died)), i.e. 1 - P(alive).
+    """
+    r, alpha, a, b = theta
+    share_alive = 1.0 - share_died
     d_r = (
         digamma(r + x)
         - digamma(r)
         + np.log(alpha)
         - share_alive * np.log(alpha + T)
-        - share_died * log_alpha_t
+        - share_died * np.log(alpha + t_x)
     )
     d_alpha = r / alpha - (r + x) * (
         share_alive / (alpha + T) + share_died / (alpha + t_x)
     )
     shared_ab = digamma(a + b) - digamma(a + b + x)
     d_a = shared_ab + share_died / a
-    d_b = (
-        shared_ab
-        + digamma(b + x)
-        - digamma(b)
-        - share_died / (b + np.maximum(x, 1.0) - 1)
-    )
-
-    total = w.sum()
-    value = -float(w @ (common + both)) / total
-    gradient = -np.array([w @ d for d in (d_r, d_alpha, d_a, d_b)]) * theta / total
-    return value, gradient
+    d_b = shared_ab + digamma(b + x) - digamma(b)
+    d_b = d_b - share_died / (b + np.maximum(x, 1.0) - 1)
+    return d_r, d_alpha, d_a, d_b
 
 
 def compute_bgnbd_log_likelihood(
@@ -431,8 +442,9 @@ def _minimise(
     args: tuple[FloatArray, ...],
     max_iterations: int,
 ) -> FloatArray:
-    """Minimise a mean negative log-likelihood over log-parameters."""
+    """Minimise a mean negative log-likelihood over log-parameters (L-BFGS-B)."""
     start_log = np.clip(np.log(start), -_LOG_BOUND + 1, _LOG_BOUND - 1)
+    # Trial steps far out may overflow; a failed search shows in the result.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = minimize(
             objective,
@@ -443,24 +455,30 @@ def _minimise(
             bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
             options={"maxiter": max_iterations, "ftol": 1e-12, "gtol": 1e-8},
         )
-    if not (
-        result.success and np.all(np.isfinite(result.x)) and np.isfinite(result.fun)
-    ):
+    _require_converged(model, names, result, max_iterations)
+    return np.exp(result.x)
+
+
+def _require_converged(
+    model: str, names: tuple[str, ...], result: OptimizeResult, max_iterations: int
+) -> None:
+    stopped_at = ", ".join(
+        f"{name}={value:.4g}"
+        for name, value in zip(names, np.exp(result.x), strict=True)
+    )
+    if np.any(np.abs(result.x) > _LOG_BOUND - 1e-3):
+        raise ModelFitError(
+            f"{model} fit did not converge: it ran to {stopped_at}, at the edge "
+            f"of the search range [{np.exp(-_LOG_BOUND):.1g}, "
+            f"{np.exp(_LOG_BOUND):.1g}]; the data do not pin the parameters down"
+        )
+    is_finite = np.all(np.isfinite(result.x)) and np.isfinite(result.fun)
+    if not (result.success and is_finite):
         raise ModelFitError(
             f"{model} fit did not converge after {result.nit} iterations "
-            f"(limit {max_iterations}): {result.message}"
+            f"(limit {max_iterations}): {result.message.strip(': ')}; "
+            f"it stopped at {stopped_at}"
         )
-
-    at_edge = np.flatnonzero(np.abs(result.x) > _LOG_BOUND - 1e-3)
-    if at_edge.size:
-        name = names[at_edge[0]]
-        raise ModelFitError(
-            f"{model} fit did not converge: {name} ran to "
-            f"{np.exp(result.x[at_edge[0]]):.3g}, the edge of the search range "
-            f"[{np.exp(-_LOG_BOUND):.1g}, {np.exp(_LOG_BOUND):.1g}]; "
-            "the data do not pin it down"
-        )
-    return np.exp(result.x)
 
 
 # BG/NBD predictions: eq. (7) and (10) of [BG/NBD], and [P(alive)].
