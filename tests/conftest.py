@@ -9,18 +9,33 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from bot.embedded_redis import EmbeddedRedis
 from ltv.clock import FixedClock
 from ltv.store import LtvStore
 
 # A database of its own on the machine's Redis, and per-test tenants inside it,
-# so the suite never touches anyone else's keys.
-TEST_REDIS_URL = os.environ.get("LTV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# so the suite never touches anyone else's keys. With no Redis on the machine,
+# the suite starts the embedded one the product itself uses.
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/13"
 START_OF_2024_S = 1_704_067_200
 
 
+def is_reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return TEST_REDIS_URL
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("LTV_TEST_REDIS_URL")
+    if configured or is_reachable(MACHINE_REDIS_URL):
+        yield configured or MACHINE_REDIS_URL
+        return
+    embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield embedded.url
+    embedded.stop()
 
 
 @pytest.fixture
