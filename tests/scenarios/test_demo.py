@@ -43,6 +43,7 @@ def test_the_shipped_file_has_the_published_totals():
     assert totals_from_file_independently() == PUBLISHED
 
 
+@pytest.mark.slow
 def test_demo_stores_exactly_the_files_totals_and_welcomes_everyone(
     demo_team, redis_client, redis_url
 ):
