@@ -15,11 +15,12 @@ from typing import Literal
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
-from ltv.formula import LtvPolicy
+from ltv.formula import PERIOD_SECONDS, LtvPolicy
 from ltv.keys import TenantKeys
 
 CONFIG_FIELD = "workspace"
 CACHE_SECONDS = 5.0
+LIFESPAN_FIELD = "lifespan_days"
 
 
 class WorkspaceConfig(BaseModel):
@@ -32,14 +33,28 @@ class WorkspaceConfig(BaseModel):
     base_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     rates: dict[str, str] = Field(default_factory=dict)
     orders_channels: tuple[str, ...] = ()
+    # The fitted model's lifespan estimate in days, filled in by the config store
+    # when ``lifespan`` is ``auto``; never saved as a setting.
+    estimated_lifespan_days: float | None = Field(default=None, exclude=True, gt=0)
 
     def policy(self, auto_lifespan_periods: Fraction | None = None) -> LtvPolicy:
-        """The formula's policy; ``auto`` uses the estimate given, else 36 periods."""
+        """The formula's policy; ``auto`` uses the estimate given, else the fitted
+        model's estimate, else 36 periods."""
         if self.lifespan == "auto":
-            lifespan = auto_lifespan_periods or Fraction(36)
+            lifespan = (
+                auto_lifespan_periods
+                or self._estimated_lifespan_periods()
+                or Fraction(36)
+            )
         else:
             lifespan = Fraction(self.lifespan)
         return LtvPolicy(period=self.period, lifespan_periods=lifespan)
+
+    def _estimated_lifespan_periods(self) -> Fraction | None:
+        if self.estimated_lifespan_days is None:
+            return None
+        days = Fraction(self.estimated_lifespan_days).limit_denominator(10_000)
+        return days * 86_400 / PERIOD_SECONDS[self.period]
 
     def is_orders_channel(self, channel: str | None) -> bool:
         return channel is not None and channel in self.orders_channels
@@ -63,9 +78,17 @@ class WorkspaceConfigStore:
         overrides = json.loads(raw) if raw else {}
         config = self.defaults.model_copy(update=overrides)
         config = WorkspaceConfig.model_validate(config.model_dump())
+        if config.lifespan == "auto":
+            config = config.model_copy(
+                update={"estimated_lifespan_days": self._lifespan_days(tenant)}
+            )
         with self._lock:
             self._cache[tenant] = (time.monotonic(), config)
         return config
+
+    def _lifespan_days(self, tenant: str) -> float | None:
+        raw = self.redis.hget(TenantKeys(tenant).model, LIFESPAN_FIELD)
+        return float(raw) if raw is not None else None
 
     def save_overrides(self, tenant: str, **changes: object) -> WorkspaceConfig:
         """Validate and store changes; nothing is written if any value is bad."""
