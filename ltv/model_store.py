@@ -253,7 +253,9 @@ class ModelStore:
             return CustomerPrediction(reason=self.status_reason(tenant))
         history = self.history(tenant, user)
         if history is None or min(history.days) > self.clock.now_s() // 86_400:
-            return CustomerPrediction(reason=NO_PURCHASES, fitted_at_s=model.fitted_at_s)
+            return CustomerPrediction(
+                reason=NO_PURCHASES, fitted_at_s=model.fitted_at_s
+            )
         return predict_customer(
             model,
             history,

@@ -126,7 +126,8 @@ def test_too_little_history_gives_the_reason_and_no_numbers(
         models.fit(tenant)
     prediction = models.predict(tenant, "U0ONE0001")
 
-    assert prediction.reason == NOT_ENOUGH_HISTORY == "not enough history to fit the model"
+    assert prediction.reason == NOT_ENOUGH_HISTORY
+    assert NOT_ENOUGH_HISTORY == "not enough history to fit the model"
     assert prediction.expected_purchases is None
 
 
@@ -134,9 +135,7 @@ def test_a_tenant_never_fitted_says_so(models, tenant):
     assert models.predict(tenant, "U0ONE0001").reason == NO_MODEL
 
 
-def test_a_failed_refit_keeps_the_previous_good_model(
-    store, models, tenant, clock
-):
+def test_a_failed_refit_keeps_the_previous_good_model(store, models, tenant, clock):
     for user in ("U0A0001", "U0B0001"):
         record_purchase(store, tenant, user, clock.now_s() - DAY_S, 100, user)
     good = {"status": "ok", "fitted_at_s": "1", "customers": "30"}
