@@ -1,0 +1,42 @@
+"""The "model estimate" section of the customer card, from the fitted model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.runtime import BotContext
+from bot.views import date_text, money_text
+from ltv.model_store import CustomerPrediction, ModelStore
+
+MODEL_MARK = "model estimate"
+
+
+def model_estimate_blocks(
+    ctx: BotContext, tenant: str, user: str, currency: str
+) -> list[dict[str, Any]]:
+    """A divider and one section: the prediction, or why there is none."""
+    models = ModelStore(ctx.store.redis, clock=ctx.store.clock)
+    prediction = models.predict(tenant, user)
+    return [{"type": "divider"}, _section(prediction, currency)]
+
+
+def _section(prediction: CustomerPrediction, currency: str) -> dict[str, Any]:
+    heading = f"*Predicted value* _({MODEL_MARK})_"
+    if not prediction.is_available:
+        return _mrkdwn(f"{heading}\n{prediction.reason}.")
+    lines = [
+        heading,
+        f"P(active): {prediction.probability_active or 0:.0%}",
+        f"Expected purchases in the next {prediction.horizon_days} days: "
+        f"{prediction.expected_purchases or 0:.2f}",
+    ]
+    if prediction.discounted_clv_minor is not None:
+        spend = money_text(round(prediction.expected_spend_minor or 0), currency)
+        clv = money_text(round(prediction.discounted_clv_minor), currency)
+        lines.append(f"Expected spend: {spend}; discounted CLV: {clv}")
+    lines.append(f"Fitted {date_text(prediction.fitted_at_s)}")
+    return _mrkdwn("\n".join(lines))
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
