@@ -74,10 +74,7 @@ class WorkspaceConfigStore:
             cached = self._cache.get(tenant)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        raw = self.redis.hget(TenantKeys(tenant).config, CONFIG_FIELD)
-        overrides = json.loads(raw) if raw else {}
-        config = self.defaults.model_copy(update=overrides)
-        config = WorkspaceConfig.model_validate(config.model_dump())
+        config = self._merge(self._overrides(tenant))
         if config.lifespan == "auto":
             config = config.model_copy(
                 update={"estimated_lifespan_days": self._lifespan_days(tenant)}
@@ -86,15 +83,32 @@ class WorkspaceConfigStore:
             self._cache[tenant] = (time.monotonic(), config)
         return config
 
+    def _overrides(self, tenant: str) -> dict[str, object]:
+        raw = self.redis.hget(TenantKeys(tenant).config, CONFIG_FIELD)
+        return json.loads(raw) if raw else {}
+
+    def _merge(self, overrides: dict[str, object]) -> WorkspaceConfig:
+        """The operator's defaults with the admins' overrides, validated as one."""
+        defaults = self.defaults.model_dump(mode="json")
+        return WorkspaceConfig.model_validate({**defaults, **overrides})
+
     def _lifespan_days(self, tenant: str) -> float | None:
         raw = self.redis.hget(TenantKeys(tenant).model, LIFESPAN_FIELD)
         return float(raw) if raw is not None else None
 
     def save_overrides(self, tenant: str, **changes: object) -> WorkspaceConfig:
-        """Validate and store changes; nothing is written if any value is bad."""
-        current = self.load(tenant)
-        updated = WorkspaceConfig.model_validate({**current.model_dump(), **changes})
-        stored = updated.model_dump(mode="json", exclude_defaults=False)
+        """Validate and store changes; nothing is written if any value is bad.
+
+        Only the overridden settings are stored, so the operator's defaults
+        still apply to everything an admin has not changed.
+        """
+        overrides = {**self._overrides(tenant), **changes}
+        updated = self._merge(overrides)
+        stored = {
+            name: value
+            for name, value in updated.model_dump(mode="json").items()
+            if name in overrides
+        }
         self.redis.hset(TenantKeys(tenant).config, CONFIG_FIELD, json.dumps(stored))
         with self._lock:
             self._cache.pop(tenant, None)

@@ -14,7 +14,7 @@ from bot.demo import read_cdnow, slack_user
 from ltv.clock import FixedClock
 from ltv.errors import ModelFitError
 from ltv.events import Purchase
-from ltv.formula import PERIOD_SECONDS, LtvPolicy
+from ltv.formula import LtvPolicy
 from ltv.keys import TenantKeys
 from ltv.model_store import (
     NO_MODEL,
@@ -26,7 +26,6 @@ from ltv.model_store import (
 from ltv.money import Money
 from ltv.predictive import BgNbdParams, predict_purchases
 from ltv.store import LtvStore
-from ltv.workspace import WorkspaceConfig, WorkspaceConfigStore
 from tests.conftest import delete_tenant_keys
 
 POLICY = LtvPolicy(period="month", lifespan_periods=Fraction(36))
@@ -181,38 +180,3 @@ def test_auto_lifespan_recovers_the_known_answer_from_simulated_customers():
 
     assert known_days == 112
     assert model.lifespan_days == pytest.approx(known_days, rel=0.1)
-
-
-def test_auto_lifespan_reaches_the_policy_through_the_config_store(
-    models, redis_client, tenant
-):
-    redis_client.hset(
-        TenantKeys(tenant).model, mapping={"status": "ok", "lifespan_days": "730.5"}
-    )
-    configs = WorkspaceConfigStore(
-        redis_client, defaults=WorkspaceConfig(lifespan="auto", period="year")
-    )
-
-    policy = configs.load(tenant).policy()
-
-    assert policy.lifespan_periods == 2
-    assert policy.period_seconds == PERIOD_SECONDS["year"]
-
-
-def test_auto_lifespan_without_a_model_falls_back_to_36_periods(redis_client, tenant):
-    configs = WorkspaceConfigStore(
-        redis_client, defaults=WorkspaceConfig(lifespan="auto")
-    )
-
-    assert configs.load(tenant).policy().lifespan_periods == 36
-
-
-def test_the_estimate_is_never_saved_as_a_setting(redis_client, tenant):
-    redis_client.hset(TenantKeys(tenant).model, "lifespan_days", "100")
-    configs = WorkspaceConfigStore(
-        redis_client, defaults=WorkspaceConfig(lifespan="auto")
-    )
-
-    configs.save_overrides(tenant, period="week")
-
-    assert b"estimated" not in redis_client.hget(TenantKeys(tenant).config, "workspace")
