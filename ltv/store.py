@@ -97,15 +97,8 @@ class LtvStore:
         self, event: AnyEvent, policy: LtvPolicy, *, rebuilding: bool = False
     ) -> RecordResult:
         """Apply one event in a single atomic step; a replay is a harmless no-op."""
-        keys = TenantKeys(event.tenant)
         args = self._script_args(event, policy, rebuilding=rebuilding)
-        try:
-            status, reason = self._record_script(
-                keys=self._script_keys(keys, event.user), args=args
-            )
-        except REDIS_ERRORS as exc:
-            raise StoreUnavailableError(f"could not record event: {exc}") from exc
-        result = RecordResult(RecordStatus(_text(status)), _text(reason))
+        result = self.apply(TenantKeys(event.tenant), event.user, args)
         logger.debug(
             "event tenant=%s user=%s kind=%s status=%s",
             event.tenant,
@@ -114,6 +107,24 @@ class LtvStore:
             result.status,
         )
         return result
+
+    def apply(self, keys: TenantKeys, user: str, args: list[str | int]) -> RecordResult:
+        """Run the recording script on `keys` (live, or a rebuild's fresh keys)."""
+        try:
+            status, reason = self._record_script(
+                keys=self._script_keys(keys, user), args=args
+            )
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailableError(f"could not record event: {exc}") from exc
+        return RecordResult(RecordStatus(_text(status)), _text(reason))
+
+    def policy_args(self, policy: LtvPolicy) -> list[str | int]:
+        """ARGV[11..13] of the script: now, lifespan and period, for the LTV score."""
+        return [
+            self.clock.now_s() * 1000,
+            str(float(policy.lifespan_periods)),
+            policy.period_seconds * 1000,
+        ]
 
     def register_tenant(self, tenant: str) -> None:
         self.redis.sadd(TENANTS_KEY, TenantKeys(tenant).tenant)
@@ -154,9 +165,7 @@ class LtvStore:
             currency,
             original,
             detail,
-            self.clock.now_s() * 1000,
-            str(float(policy.lifespan_periods)),
-            policy.period_seconds * 1000,
+            *self.policy_args(policy),
             event.extra_json(),
             "1" if rebuilding else "0",
         ]
