@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import redis
@@ -101,7 +102,7 @@ class CustomerPrediction:
         return self.reason is None
 
 
-def _text(value: bytes | str) -> str:
+def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
@@ -179,7 +180,7 @@ class ModelStore:
         return model
 
     def _store(self, tenant: str, model: FittedModel) -> None:
-        mapping: dict[str, str] = {
+        mapping: dict[Any, Any] = {
             "status": "ok",
             "fitted_at_s": str(model.fitted_at_s),
             "customers": str(model.customers),

@@ -16,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ltv.errors import LtvError
 from ltv.formula import LtvPolicy
@@ -67,7 +68,7 @@ class RebuildReport:
     swap_attempts: int
 
 
-def _text(value: bytes | str) -> str:
+def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
@@ -139,7 +140,7 @@ class Rebuilder:
     def _apply_entry(
         self,
         keys: ShadowKeys,
-        fields: dict[bytes, bytes],
+        fields: Any,
         policy_args: list[str | int],
     ) -> None:
         values = {_text(k): _text(v) for k, v in fields.items()}
