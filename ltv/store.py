@@ -28,6 +28,25 @@ class RecordStatus(StrEnum):
     IGNORED = "ignored"
 
 
+# One sentence per reason the recording script refuses or skips an event, for
+# replies to people (the command layer adds the amounts it knows).
+REASON_TEXT: dict[str, str] = {
+    "refund_too_large": "the refund is larger than the customer's net revenue",
+    "refund_exceeds_order": "the refund is larger than what is left of that order",
+    "order_unknown": "no purchase of this customer carries that order id",
+    "refund_order_changed": "an edited refund cannot name a different order",
+    "edit_below_refunds": "the edited amount is below what was already refunded",
+    "ref_belongs_elsewhere": "that message already records another customer's "
+    "purchase or refund",
+    "purchase_voided": "that purchase was deleted",
+    "refund_voided": "that refund was deleted",
+    "order_voided": "the order that refund names was deleted",
+    "ref_unknown": "there is no purchase or refund from that message",
+    "same_amount": "the amount did not change",
+    "already_voided": "it was already deleted",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RecordResult:
     status: RecordStatus
@@ -37,6 +56,11 @@ class RecordResult:
     def is_stored(self) -> bool:
         """True when Redis now holds the event's effect (new or already there)."""
         return self.status is not RecordStatus.REFUSED
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as one sentence for people, e.g. for a refused refund."""
+        return REASON_TEXT.get(self.reason, self.reason.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,3 +99,11 @@ def test_a_refund_never_raises_ltv(store, tenant):
     after = store.breakdown(store.customer(tenant, USER), POLICY)
     assert after.ltv_minor < before
     assert after.purchases == 1
+
+
+def test_a_refused_refund_explains_itself_in_one_sentence(store, tenant):
+    store.record(purchase(tenant, 5000, ref="p1"), POLICY)
+
+    result = store.record(refund(tenant, 5001, ref="r1"), POLICY)
+
+    assert result.reason_text == "the refund is larger than the customer's net revenue"
