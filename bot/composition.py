@@ -96,7 +96,10 @@ class Runtime:
             every_seconds=every_seconds,
         )
         schedule_model_refit(
-            self.scheduler, self.store, self.settings.scheduler_timezone
+            self.scheduler,
+            self.store,
+            self.settings.scheduler_timezone,
+            self.settings.model_refit_cron,
         )
         self.scheduler.start()
         logger.info(

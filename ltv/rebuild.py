@@ -111,6 +111,7 @@ class Rebuilder:
                     attempt,
                 )
                 return report
+        self.clear_shadow(tenant)
         raise RebuildError(
             f"tenant {tenant} kept receiving events: the rebuild could not catch "
             f"up in {MAX_SWAP_ATTEMPTS} attempts; the live keys are unchanged"

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from ltv.keys import TenantKeys, digest
+from strategies.model_refit import REFIT_JOB_ID, install_refitter, refit_models_job
 from tests.conftest import delete_tenant_keys
 from tests.scenarios.conftest import (
     AGENT,
@@ -332,3 +333,15 @@ def test_the_card_shows_the_fitted_models_prediction(bot):
     assert "P(active): 100%" in card
     assert "discounted CLV: $" in card
     assert digest("unused") not in card
+
+
+def test_the_bot_registers_the_refit_job_when_its_scheduler_starts(bot):
+    bot.runtime.start_scheduler(every_seconds=3600)
+    try:
+        job = bot.runtime.scheduler.get_job(REFIT_JOB_ID)
+    finally:
+        bot.runtime.scheduler.shutdown(wait=False)
+        install_refitter(None)
+
+    assert job is not None
+    assert job.func is refit_models_job
