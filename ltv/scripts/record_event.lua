@@ -31,6 +31,11 @@
 -- ARGV[14] extra JSON kept in the stream entry (user team, note)
 -- ARGV[15] "1" when rebuilding from the stream: no stream append, no onboarding
 --
+-- A purchase or refund whose ref is already stored is an edit of it (a changed
+-- message): the amount is replaced under the same checks, never added again.
+-- A void of a purchase takes its order-linked refunds' money with it; voiding
+-- such a refund afterwards changes no money.
+--
 -- Returns {status, reason}: status is recorded | duplicate | unchanged | refused |
 -- ignored; reason says why for the last three.
 

@@ -1,10 +1,14 @@
 """Refunds: edits replace their amount, and voids never count money twice."""
 
+from dataclasses import replace
 from fractions import Fraction
 
-from ltv.events import Void
+import pytest
+
+from ltv.events import Refund, Void
 from ltv.formula import LtvPolicy
 from ltv.store import RecordStatus
+from tests.ltv.test_rebuild import RandomHistory
 from tests.ltv.test_store import USER, purchase, refund
 
 POLICY = LtvPolicy(period="month", lifespan_periods=Fraction(36))
@@ -107,3 +111,28 @@ def test_a_refused_refund_explains_itself_in_one_sentence(store, tenant):
     result = store.record(refund(tenant, 5001, ref="r1"), POLICY)
 
     assert result.reason_text == "the refund is larger than the customer's net revenue"
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_no_recorded_refund_or_refund_edit_ever_raises_ltv(store, tenant, seed):
+    """A new refund never raises LTV; an edited one never lifts it above the LTV
+    the customer would have without that refund at all."""
+    history = RandomHistory(tenant, seed)
+    checked = 0
+
+    for _ in range(400):
+        event = history.next_event()
+        before = store.customer(tenant, event.user)
+        result = store.record(event, POLICY)
+        if not isinstance(event, Refund) or result.status is not RecordStatus.RECORDED:
+            continue
+        after = store.customer(tenant, event.user)
+        without = replace(after, refunds_minor=after.refunds_minor - event.amount.minor)
+        ceiling = store.breakdown(
+            before if result.reason == "refund" else without, POLICY
+        )
+        assert store.breakdown(after, POLICY).ltv_minor <= ceiling.ltv_minor
+        assert after.purchases == before.purchases
+        checked += 1
+
+    assert checked > 50
