@@ -13,10 +13,11 @@ from fractions import Fraction
 from typing import Literal
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ltv.formula import PERIOD_SECONDS, LtvPolicy
 from ltv.keys import TenantKeys
+from ltv.money import Money, convert
 
 CONFIG_FIELD = "workspace"
 CACHE_SECONDS = 5.0
@@ -36,6 +37,18 @@ class WorkspaceConfig(BaseModel):
     # The fitted model's lifespan estimate in days, filled in by the config store
     # when ``lifespan`` is ``auto``; never saved as a setting.
     estimated_lifespan_days: float | None = Field(default=None, exclude=True, gt=0)
+
+    @model_validator(mode="after")
+    def _rates_are_usable(self) -> WorkspaceConfig:
+        """Every rate must convert: a known code and an exact positive decimal."""
+        for code, rate in self.rates.items():
+            if code != code.upper() or code == self.base_currency:
+                raise ValueError(
+                    f"exchange rate key {code!r} must be an upper-case currency "
+                    f"code other than the base currency {self.base_currency}"
+                )
+            convert(Money(0, code), self.base_currency, {code: rate})
+        return self
 
     def policy(self, auto_lifespan_periods: Fraction | None = None) -> LtvPolicy:
         """The formula's policy; ``auto`` uses the estimate given, else the fitted

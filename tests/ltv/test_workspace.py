@@ -1,5 +1,9 @@
 """Workspace settings: admins' overrides over the operator's defaults, auto lifespan."""
 
+import re
+
+import pytest
+
 from ltv.formula import PERIOD_SECONDS
 from ltv.keys import TenantKeys
 from ltv.workspace import WorkspaceConfig, WorkspaceConfigStore
@@ -51,3 +55,23 @@ def test_saved_overrides_load_back_and_defaults_still_apply(redis_client, tenant
 
     assert loaded.rates == {"EUR": "1.1"}
     assert loaded.orders_channels == ("CORDERS02",)
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ({"EUR": "abc"}, "exchange rate 'abc' from EUR to USD is not usable"),
+        ({"EUR": "-1.1"}, "is not usable"),
+        ({"XXX": "1.1"}, '"XXX" is not a supported ISO 4217 code'),
+        ({"eur": "1.1"}, "must be an upper-case currency code"),
+    ],
+)
+def test_a_bad_exchange_rate_is_refused_and_nothing_is_stored(
+    redis_client, tenant, rates, message
+):
+    configs = WorkspaceConfigStore(redis_client, defaults=WorkspaceConfig())
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        configs.save_overrides(tenant, rates=rates)
+
+    assert redis_client.exists(TenantKeys(tenant).config) == 0
