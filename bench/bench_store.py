@@ -8,7 +8,8 @@ that same Redis in the same run: the store runs the whole recording script
 (idempotency check, stream append, customer aggregates, totals, indexes);
 the baseline does a single HINCRBY. Events are built before timing, so the
 figures are Redis round trips plus argument building, not pydantic.
-Prints events per second of both, their ratio, and the store's per-event cost.
+Prints events per second of both, their ratio, the store's per-event cost,
+and how fast `ltv-bot rebuild` replays the same stream into fresh keys.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ltv.events import Interaction, Purchase
 from ltv.formula import LtvPolicy
 from ltv.keys import TenantKeys
 from ltv.money import Money
+from ltv.rebuild import Rebuilder
 from ltv.store import LtvStore, RecordStatus
 
 TENANT = "TBENCH0001"
@@ -80,6 +82,16 @@ def time_hincrby(client: redis.Redis, events: list[Purchase | Interaction]) -> f
     return time.perf_counter() - started
 
 
+def time_rebuild(client: redis.Redis, count: int) -> float:
+    store = LtvStore(client, clock=FixedClock(START_S + count))
+    rebuilder = Rebuilder(store, policy=lambda tenant: POLICY)
+    started = time.perf_counter()
+    report = rebuilder.rebuild(TENANT)
+    if report.events != count:
+        raise SystemExit(f"rebuild replayed {report.events} events, not {count}")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -92,6 +104,7 @@ def main() -> None:
             baseline_s = time_hincrby(client, events)
             store_s = time_store(client, events)
             stored = client.hget(TenantKeys(TENANT).totals, "purchases")
+            rebuild_s = time_rebuild(client, len(events))
             client.close()
         finally:
             embedded.stop()
@@ -105,6 +118,10 @@ def main() -> None:
     print(f"ratio store / HINCRBY     {store_rate / baseline_rate:10.2f}")
     print(f"store cost per event      {1e6 * store_s / count:10.1f} µs")
     print(f"HINCRBY cost per event    {1e6 * baseline_s / count:10.1f} µs")
+    rebuild_rate = count / rebuild_s
+    print(
+        f"rebuild from the stream   {rebuild_rate:10,.0f} events/s {rebuild_s:6.2f} s"
+    )
 
 
 if __name__ == "__main__":
