@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.runtime import BotContext
-from bot.views import date_text, money_text
+from ltv.clock import to_datetime
 from ltv.model_store import CustomerPrediction, ModelStore
+from ltv.money import Money, format_money
 
 MODEL_MARK = "model estimate"
 
@@ -31,11 +32,18 @@ def _section(prediction: CustomerPrediction, currency: str) -> dict[str, Any]:
         f"{prediction.expected_purchases or 0:.2f}",
     ]
     if prediction.discounted_clv_minor is not None:
-        spend = money_text(round(prediction.expected_spend_minor or 0), currency)
-        clv = money_text(round(prediction.discounted_clv_minor), currency)
+        spend = _estimate_text(prediction.expected_spend_minor or 0.0, currency)
+        clv = _estimate_text(prediction.discounted_clv_minor, currency)
         lines.append(f"Expected spend: {spend}; discounted CLV: {clv}")
-    lines.append(f"Fitted {date_text(prediction.fitted_at_s)}")
+    if prediction.fitted_at_s is not None:
+        fitted = to_datetime(prediction.fitted_at_s).strftime("%Y-%m-%d")
+        lines.append(f"Model fitted {fitted}")
     return _mrkdwn("\n".join(lines))
+
+
+def _estimate_text(minor: float, currency: str) -> str:
+    """An estimate rounded to a whole minor unit, for display only."""
+    return format_money(Money(round(minor), currency))
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
