@@ -93,7 +93,10 @@ def test_a_fit_from_redis_reproduces_the_published_cdnow_estimates(
             getattr(PUBLISHED, name), abs=1e-3
         )
     assert stored.fitted_at_s == int(CDNOW_CALIBRATION_END.timestamp())
-    assert stored.spend is not None
+    # Published in dollars (p 6.25, q 3.74, gamma 15.44); the store fits cents.
+    assert stored.spend.p == pytest.approx(6.25, abs=0.01)
+    assert stored.spend.q == pytest.approx(3.74, abs=0.01)
+    assert stored.spend.gamma / 100 == pytest.approx(15.44, abs=0.01)
 
 
 def test_a_prediction_for_one_customer_matches_eq_10_and_is_bounded(
