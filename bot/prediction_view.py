@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.runtime import BotContext
 from ltv.clock import to_datetime
+from ltv.errors import LtvError
 from ltv.model_store import CustomerPrediction, ModelStore
 from ltv.money import Money, format_money
 
+logger = logging.getLogger(__name__)
+
 MODEL_MARK = "model estimate"
+NO_ESTIMATE = "the model could not estimate this customer"
 
 
 def model_estimate_blocks(
@@ -17,7 +22,17 @@ def model_estimate_blocks(
 ) -> list[dict[str, Any]]:
     """A divider and one section: the prediction, or why there is none."""
     models = ModelStore(ctx.store.redis, clock=ctx.store.clock)
-    prediction = models.predict(tenant, user)
+    try:
+        prediction = models.predict(tenant, user)
+    except (LtvError, ValueError) as exc:
+        # The card's exact figures stay useful when the estimate cannot be made.
+        logger.warning(
+            "model estimate failed tenant=%s user=%s error=%s",
+            tenant,
+            user,
+            type(exc).__name__,
+        )
+        prediction = CustomerPrediction(reason=NO_ESTIMATE)
     return [{"type": "divider"}, _section(prediction, currency)]
 
 

@@ -345,3 +345,17 @@ def test_the_bot_registers_the_refit_job_when_its_scheduler_starts(bot):
 
     assert job is not None
     assert job.func is refit_models_job
+
+
+def test_a_damaged_model_leaves_the_card_working_with_a_reason(bot):
+    bot.order_notice(paid("$50.00"), ts=NOTICE_TS)
+    bot.runtime.redis.hset(
+        TenantKeys(bot.tenant).model,
+        mapping={"status": "ok", "fitted_at_s": "1", "customers": "9", "r": "x"},
+    )
+
+    reply = bot.command(AGENT, f"<@{CUSTOMER}>").json()
+
+    card = str(reply["blocks"])
+    assert "LTV $" in card
+    assert "the model could not estimate this customer" in card
