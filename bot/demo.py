@@ -324,6 +324,10 @@ class DemoRun:
             redis_client=self.client,
             tenants=lambda: [team],
         )
+        # Replayed history is welcomed at one fixed instant: no night to wait for.
+        self.runtime.ctx.strategies.configs.set(  # type: ignore[union-attr]
+            team, "guards", "quiet_end_hour", "21", by="demo"
+        )
         self.server = HttpServer(
             wsgi_app(self.runtime.app, self.runtime.store), "127.0.0.1", 0
         ).start()
