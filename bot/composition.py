@@ -109,8 +109,10 @@ class Runtime:
                 self.scheduler, runner=self.runner, configs=self.strategies.configs
             )
             install_sync(sync)
-            sync.sync()
             schedule_sync(self.scheduler, self.settings.schedule_sync_seconds)
+            self.scheduler.start()
+            sync.sync()
+            return
         self.scheduler.start()
         logger.info(
             "scheduler started jobs=%s", [j.id for j in self.scheduler.get_jobs()]

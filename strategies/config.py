@@ -235,9 +235,12 @@ def _tz(text: str) -> str:
 
 
 def _cron(text: str) -> str:
-    from strategies.scheduling import parse_cron
+    from strategies.scheduling import ScheduleError, parse_cron
 
-    parse_cron(text, "UTC")
+    try:
+        parse_cron(text, "UTC")
+    except ScheduleError as exc:
+        raise SettingError(str(exc)) from exc
     return text
 
 

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 import redis
@@ -142,9 +142,30 @@ def run_tenant_strategy_job(tenant: str, strategy: str) -> None:
         logger.exception("strategy job failed tenant=%s strategy=%s", tenant, strategy)
 
 
+class WallClockCronTrigger(CronTrigger):
+    """A cron trigger that fires once per wall-clock time, even when DST repeats it.
+
+    When clocks go back, 02:30 happens twice; APScheduler's CronTrigger fires
+    at both. This skips the second, so a daily job runs once that day too.
+    """
+
+    def get_next_fire_time(self, previous_fire_time, now):  # type: ignore[no-untyped-def]
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if fire is None or previous_fire_time is None:
+            return fire
+        if _wall(fire, self.timezone) == _wall(previous_fire_time, self.timezone):
+            after = fire.astimezone(UTC) + timedelta(seconds=1)
+            return super().get_next_fire_time(fire, after)
+        return fire
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
 def parse_cron(expression: str, timezone: str) -> CronTrigger:
     try:
-        return CronTrigger.from_crontab(expression, timezone=timezone)
+        return WallClockCronTrigger.from_crontab(expression, timezone=timezone)
     except (ValueError, LookupError) as exc:
         raise ScheduleError(
             f"schedule {expression!r} in time zone {timezone!r} is not usable: "
