@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.roles import Role
 from bot.runtime import BotContext
@@ -30,7 +29,8 @@ ADMIN_USAGE = """*Strategy admin* (`/ltv admin ...`)
 • `list` — strategies, schedules, next and last runs
 • `show NAME` — every setting of a strategy (`guards` for the shared guard rails)
 • `enable NAME` / `disable NAME`
-• `schedule NAME MIN HOUR DAY MONTH WEEKDAY [TIME_ZONE]` — e.g. `schedule loyalty 0 9 * * 1-5 Europe/Paris`
+• `schedule NAME MIN HOUR DAY MONTH WEEKDAY [TIME_ZONE]`, \
+e.g. `schedule loyalty 0 9 * * 1-5 Europe/Paris`
 • `set NAME SETTING VALUE` — e.g. `set loyalty gold 2500`, `set guards cap_hours 48`
 • `template NAME STEP TEXT` — e.g. `template onboarding welcome Hi {first_name}!`
 • `preview NAME` — who would get what now; sends nothing
@@ -139,7 +139,8 @@ def _schedule(
     name = _name(tokens)
     if len(tokens) not in (6, 7):
         raise _UsageError(
-            f"schedule needs five cron fields and an optional time zone, got {len(tokens) - 1} words"
+            "schedule needs five cron fields and an optional time zone, "
+            f"got {len(tokens) - 1} words"
         )
     cron = " ".join(tokens[1:6])
     zone = (
@@ -310,7 +311,7 @@ def _initial(value: Any) -> str:
 def submit_modal(
     ctx: BotContext, tenant: str, caller: str, name: str, state: dict[str, Any]
 ) -> dict[str, str]:
-    """Save the modal's changed values; returns errors per block, nothing saved on any."""
+    """Save the modal's changed values, or return errors per block and save none."""
     assert ctx.strategies is not None
     configs = ctx.strategies.configs
     current = configs.settings(tenant, name)
@@ -331,11 +332,3 @@ def submit_modal(
     for key, text in changes.items():
         configs.set(tenant, name, key, text, by=caller)
     return {}
-
-
-def is_valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (LookupError, ValueError):
-        return False
-    return True

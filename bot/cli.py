@@ -58,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="strategy_command", required=True
     )
     run = strategy_commands.add_parser("run", help="run one strategy now")
-    run.add_argument(
-        "name", choices=["onboarding", "proactive", "loyalty", "feedback"]
-    )
+    run.add_argument("name", choices=["onboarding", "proactive", "loyalty", "feedback"])
     run.add_argument(
         "--dry-run", action="store_true", help="show who would get what; send nothing"
     )

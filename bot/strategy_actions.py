@@ -1,4 +1,4 @@
-"""Bolt handlers for what strategy messages ask of people: ratings, opt-outs, admin edits.
+"""Bolt handlers for strategy messages: ratings, opt-outs and the admin modal.
 
 Also the one hook the message listener calls: a customer's "stop"/"start" in a
 DM, questions asked in channels, agents' replies and resolved threads.

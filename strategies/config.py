@@ -328,7 +328,7 @@ class StrategyConfigStore:
         return values
 
     def set(self, tenant: str, strategy: str, name: str, text: str, *, by: str) -> Any:
-        """Validate, store and audit one change; raises SettingError and stores nothing."""
+        """Validate, store and audit one change; on SettingError nothing is stored."""
         value = parse_setting(strategy, name, text)
         self._update(
             keys=[

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from ltv.errors import LtvError
 from ltv.keys import TenantKeys, check_user
 from strategies.base import DAY_S, BaseStrategy, day_key, text
 from strategies.engine import Candidate
@@ -39,6 +40,10 @@ if kind == 'nps' then
 end
 return 1
 """
+
+
+class RatingError(LtvError, ValueError):
+    """A rating that is not on its scale."""
 
 
 def _key(tenant: str, name: str) -> str:
@@ -159,8 +164,8 @@ def record_rating(
 ) -> bool:
     """Store one click; False when that question was already answered."""
     if kind not in SCALES or score not in SCALES[kind]:
-        raise ValueError(
-            f"rating {kind}={score!r} is not on the scale; expected csat 1-5 or nps 0-10"
+        raise RatingError(
+            f"rating {kind}={score!r} is off the scale; expected csat 1-5 or nps 0-10"
         )
     rating = json.dumps(
         {

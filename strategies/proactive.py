@@ -20,7 +20,7 @@ import numpy as np
 from ltv.errors import LtvError
 from ltv.keys import TenantKeys
 from ltv.predictive import BgNbdParams, compute_probability_alive
-from strategies.base import DAY_S, BaseStrategy, day_key, text
+from strategies.base import BATCH_SIZE, DAY_S, BaseStrategy, day_key, text
 from strategies.engine import Candidate
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,15 @@ class ProactiveStrategy(BaseStrategy):
             )
 
     def _fields(self, tenant: str, users: list[str], *names: str) -> list[list[Any]]:
+        """The named fields of each customer, one pipelined round trip per batch."""
         keys = TenantKeys(tenant)
-        pipe = self.redis.pipeline(transaction=False)
-        for user in users:
-            pipe.hmget(keys.customer(user), list(names))
-        return pipe.execute() if users else []
+        rows: list[list[Any]] = []
+        for start in range(0, len(users), BATCH_SIZE):
+            pipe = self.redis.pipeline(transaction=False)
+            for user in users[start : start + BATCH_SIZE]:
+                pipe.hmget(keys.customer(user), list(names))
+            rows.extend(pipe.execute())
+        return rows
 
     def load_model(self, tenant: str) -> tuple[BgNbdParams, float] | None:
         raw = {

@@ -82,7 +82,9 @@ def admin(bot, text: str) -> str:
 
 def send_log(bot) -> list[dict[str, str]]:
     entries = bot.runtime.redis.xrange(TenantKeys(bot.tenant).send_log)
-    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+    return [
+        {k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries
+    ]
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
@@ -187,8 +189,11 @@ def test_frequency_cap_holds_a_second_strategy_back(sbot):
 
 def test_a_message_due_at_night_in_the_customers_zone_waits_for_morning(sbot, clock):
     sbot.emulator.add_user(
-        CUSTOMER, name="casey", real_name="Casey Customer",
-        tz="America/Los_Angeles", tz_offset=-8 * 3600,
+        CUSTOMER,
+        name="casey",
+        real_name="Casey Customer",
+        tz="America/Los_Angeles",
+        tz_offset=-8 * 3600,
     )
     sbot.join(CUSTOMER)  # noon UTC is 04:00 in Los Angeles
 
@@ -281,7 +286,8 @@ def test_a_final_slack_error_is_logged_with_slacks_error(sbot):
     assert first.count(report_outcome("failed"), "is_archived") == 1
     assert second.sent == 0
     assert any(
-        e["outcome"] == "failed" and e["reason"] == "is_archived" for e in send_log(sbot)
+        e["outcome"] == "failed" and e["reason"] == "is_archived"
+        for e in send_log(sbot)
     )
 
 
@@ -310,12 +316,18 @@ def test_feedback_is_asked_after_a_purchase_and_the_click_is_stored(sbot, clock)
 
 def test_an_agent_resolving_a_thread_gets_feedback_asked_and_credited(sbot, clock):
     sbot.emulator.add_user(AGENT, name="agent", real_name="Ada Agent")
-    question = sbot.message(CUSTOMER, "how do I reset my password?", ts="1704110000.000100")
+    question = sbot.message(
+        CUSTOMER, "how do I reset my password?", ts="1704110000.000100"
+    )
     assert question.status == 200
-    sbot.message(AGENT, "try the link", ts="1704110100.000100", thread_ts="1704110000.000100")
+    sbot.message(
+        AGENT, "try the link", ts="1704110100.000100", thread_ts="1704110000.000100"
+    )
 
     in_conversation = run(sbot, "onboarding")
-    sbot.message(AGENT, "resolved", ts="1704110200.000200", thread_ts="1704110000.000100")
+    sbot.message(
+        AGENT, "resolved", ts="1704110200.000200", thread_ts="1704110000.000100"
+    )
     clock.advance(3 * 3600)
     asked = run(sbot, "feedback")
     click(sbot, CUSTOMER, dms_to(sbot)[-1], "ltv_feedback_csat_5")
@@ -332,8 +344,14 @@ def test_an_agent_resolving_a_thread_gets_feedback_asked_and_credited(sbot, cloc
 
 def test_a_refund_below_a_tier_means_no_message_for_that_tier(sbot):
     admin(sbot, "set loyalty gold 100000")
-    sbot.order_notice(f"Order 1 paid: $150.00 by <@{CUSTOMER}>", ts=f"{sbot.runtime.ctx.clock.now_s()}.000100")
-    sbot.order_notice(f"Order 1 refunded: $140.00 to <@{CUSTOMER}>", ts=f"{sbot.runtime.ctx.clock.now_s()}.000200")
+    sbot.order_notice(
+        f"Order 1 paid: $150.00 by <@{CUSTOMER}>",
+        ts=f"{sbot.runtime.ctx.clock.now_s()}.000100",
+    )
+    sbot.order_notice(
+        f"Order 1 refunded: $140.00 to <@{CUSTOMER}>",
+        ts=f"{sbot.runtime.ctx.clock.now_s()}.000200",
+    )
 
     report = run(sbot, "loyalty")
 
@@ -360,7 +378,9 @@ def test_moving_up_a_tier_sends_one_message_per_tier(sbot, clock):
 
 def test_an_unanswered_question_alerts_the_agents_channel_not_the_customer(sbot, clock):
     sbot.emulator.add_channel(AGENTS_CHANNEL, name="agents")
-    assert "is now" in admin(sbot, f"set proactive agents_channel <#{AGENTS_CHANNEL}|agents>")
+    assert "is now" in admin(
+        sbot, f"set proactive agents_channel <#{AGENTS_CHANNEL}|agents>"
+    )
     sbot.message(CUSTOMER, "is anyone there?", ts=f"{clock.now_s()}.000100")
     clock.advance(5 * 3600)
 
@@ -401,10 +421,16 @@ def test_only_admins_may_manage_strategies(sbot):
     ("command", "message"),
     [
         ("schedule loyalty 61 9 * * *", "is not usable"),
-        ("schedule loyalty 0 9 * * * Mars/Olympus", "time zone 'Mars/Olympus' is unknown"),
+        (
+            "schedule loyalty 0 9 * * * Mars/Olympus",
+            "time zone 'Mars/Olympus' is unknown",
+        ),
         ("set loyalty gold -5", "expected a number of 0 or more"),
         ("set feedback colour blue", "feedback has no setting 'colour'"),
-        ("template onboarding welcome Hi {nickname}", "template field {nickname} is unknown"),
+        (
+            "template onboarding welcome Hi {nickname}",
+            "template field {nickname} is unknown",
+        ),
         ("enable rocket", "strategy 'rocket' is unknown"),
     ],
 )
@@ -451,7 +477,12 @@ def test_the_admin_modal_saves_valid_values_and_reports_bad_ones(sbot):
 
     def submit(values: dict[str, str]):
         state = {
-            b["block_id"]: {"value": {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
+            b["block_id"]: {
+                "value": {
+                    "type": "plain_text_input",
+                    "value": b["element"]["initial_value"],
+                }
+            }
             for b in modal["blocks"]
         }
         for key, value in values.items():
@@ -471,10 +502,53 @@ def test_the_admin_modal_saves_valid_values_and_reports_bad_ones(sbot):
     good = submit({"silver": "700"})
 
     assert [b["block_id"] for b in blocks[1:]] == [
-        "ltv_admin_onboarding", "ltv_admin_proactive", "ltv_admin_loyalty", "ltv_admin_feedback",
+        "ltv_admin_onboarding",
+        "ltv_admin_proactive",
+        "ltv_admin_loyalty",
+        "ltv_admin_feedback",
     ]
     assert admin_home_blocks(sbot.runtime.ctx, sbot.tenant, CUSTOMER) == []
     assert bad.json()["response_action"] == "errors"
     assert "gold" in bad.json()["errors"]
     assert good.status == 200 and not good.body
-    assert sbot.runtime.strategies.configs.settings(sbot.tenant, "loyalty")["silver"] == 700
+    assert (
+        sbot.runtime.strategies.configs.settings(sbot.tenant, "loyalty")["silver"]
+        == 700
+    )
+
+
+def test_at_risk_customers_are_chosen_by_the_stored_model(sbot, clock):
+    admin(sbot, "set proactive quiet_days 1000")  # only the model trigger
+    admin(sbot, "set proactive lookback_days 200")
+    model_key = f"ltv:{{{sbot.tenant}}}:model"
+    cdnow_fit = {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43, "unit_days": 7}
+    for n, amount in enumerate((20, 30, 25, 40)):
+        sbot.command(AGENT, f"purchase <@{CUSTOMER}> {amount}")
+        clock.advance(7 * DAY_S if n < 3 else 0)
+    clock.advance(40 * DAY_S)
+    sbot.runtime.redis.hset(model_key, mapping=cdnow_fit)
+    still_active = run(sbot, "proactive")  # P(active) about 0.47
+    clock.advance(80 * DAY_S)
+    sbot.runtime.redis.delete(model_key)
+    without_model = run(sbot, "proactive")
+    sbot.runtime.redis.hset(model_key, mapping=cdnow_fit)
+
+    drifting = run(sbot, "proactive")  # P(active) about 0.1
+
+    assert (still_active.sent, without_model.sent, drifting.sent) == (0, 0, 1)
+    assert "anything we could do better" in texts(dms_to(sbot))[0]
+
+
+def test_a_purchase_milestone_is_celebrated_once(sbot):
+    admin(sbot, "set loyalty bronze 1000000")
+    admin(sbot, "set loyalty silver 1000000")
+    admin(sbot, "set loyalty gold 1000000")
+    admin(sbot, "set guards cap_hours 0")
+    for _ in range(5):
+        sbot.command(AGENT, f"purchase <@{CUSTOMER}> 10")
+
+    first = run(sbot, "loyalty")
+    second = run(sbot, "loyalty")
+
+    assert (first.sent, second.sent) == (1, 0)
+    assert "5th purchase" in texts(dms_to(sbot))[0]

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from strategies.config import SettingError, StrategyConfigStore, check_template, load_file
+from strategies.config import (
+    SettingError,
+    StrategyConfigStore,
+    check_template,
+    load_file,
+)
 
 
 @pytest.fixture
@@ -50,7 +55,12 @@ def test_a_change_is_stored_with_who_when_old_and_new(configs, tenant, clock):
         ("guards", "default_timezone", "Mars/Base", "time zone 'Mars/Base' is unknown"),
         ("feedback", "cron", "every day", "is not usable"),
         ("feedback", "ask_nps", "maybe", "expected on or off"),
-        ("onboarding", "template_welcome", "Hi {name}", "template field {name} is unknown"),
+        (
+            "onboarding",
+            "template_welcome",
+            "Hi {name}",
+            "template field {name} is unknown",
+        ),
         ("onboarding", "template_welcome", "Hi {first_name!r}", "is unknown"),
         ("onboarding", "template_welcome", "Hi {first_name", "is malformed"),
         ("rockets", "cron", "* * * * *", "strategy 'rockets' is unknown"),
@@ -59,7 +69,9 @@ def test_a_change_is_stored_with_who_when_old_and_new(configs, tenant, clock):
 def test_bad_values_are_refused_and_nothing_is_stored(
     configs, tenant, strategy, name, text, message
 ):
-    with pytest.raises(SettingError, match=message.replace("{", r"\{").replace("(", r"\(")):
+    with pytest.raises(
+        SettingError, match=message.replace("{", r"\{").replace("(", r"\(")
+    ):
         configs.set(tenant, strategy, name, text, by="UADMIN0001")
 
     assert configs.version(tenant) == 0
@@ -72,11 +84,15 @@ def test_a_template_with_known_fields_is_accepted():
     assert check_template(text) == text
 
 
-def test_a_config_file_gives_the_initial_settings(configs, tenant, tmp_path, redis_client, clock):
+def test_a_config_file_gives_the_initial_settings(
+    configs, tenant, tmp_path, redis_client, clock
+):
     path = tmp_path / "strategies.json"
     path.write_text(json.dumps({"loyalty": {"gold": 900, "enabled": False}}))
 
-    seeded = StrategyConfigStore(redis_client, clock=clock, initial=load_file(str(path)))
+    seeded = StrategyConfigStore(
+        redis_client, clock=clock, initial=load_file(str(path))
+    )
     seeded.set(tenant, "loyalty", "silver", "400", by="UADMIN0001")
 
     values = seeded.settings(tenant, "loyalty")

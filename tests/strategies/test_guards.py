@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,7 +34,10 @@ def test_quiet_hours_end_at_the_next_local_morning(now, zone, until):
 
 
 def test_equal_start_and_end_turn_quiet_hours_off():
-    assert quiet_until(at("2024-01-01T23:00:00+00:00"), TOKYO, start_hour=8, end_hour=8) is None
+    assert (
+        quiet_until(at("2024-01-01T23:00:00+00:00"), TOKYO, start_hour=8, end_hour=8)
+        is None
+    )
 
 
 def test_an_unknown_zone_falls_back_to_the_workspace_default_then_utc():
@@ -42,7 +45,9 @@ def test_an_unknown_zone_falls_back_to_the_workspace_default_then_utc():
     assert zone_or_utc("Not/AZone", None) == ZoneInfo("UTC")
 
 
-def test_opting_out_is_new_once_and_all_covers_every_strategy(redis_client, tenant, clock):
+def test_opting_out_is_new_once_and_all_covers_every_strategy(
+    redis_client, tenant, clock
+):
     optouts = OptOuts(redis_client, clock=clock)
 
     first = optouts.opt_out(tenant, "UCUST00001")
@@ -55,23 +60,35 @@ def test_opting_out_is_new_once_and_all_covers_every_strategy(redis_client, tena
     assert not optouts.is_opted_out(tenant, "UCUST00001", "loyalty")
 
 
-def test_the_frequency_cap_is_checked_in_the_same_step_as_the_claim(redis_client, tenant, clock):
+def test_the_frequency_cap_is_checked_in_the_same_step_as_the_claim(
+    redis_client, tenant, clock
+):
     ledger = SendLedger(redis_client, clock=clock)
     cap_s = 3 * 86_400
 
-    first = ledger.claim(tenant, "loyalty", "tier:UCUST00001:gold", user="UCUST00001", cap_s=cap_s)
-    second = ledger.claim(tenant, "feedback", "ask:UCUST00001:once", user="UCUST00001", cap_s=cap_s)
+    first = ledger.claim(
+        tenant, "loyalty", "tier:UCUST00001:gold", user="UCUST00001", cap_s=cap_s
+    )
+    second = ledger.claim(
+        tenant, "feedback", "ask:UCUST00001:once", user="UCUST00001", cap_s=cap_s
+    )
     clock.advance(cap_s)
-    later = ledger.claim(tenant, "feedback", "ask:UCUST00001:once", user="UCUST00001", cap_s=cap_s)
+    later = ledger.claim(
+        tenant, "feedback", "ask:UCUST00001:once", user="UCUST00001", cap_s=cap_s
+    )
 
     assert (first.status, second.status, later.status) == (
-        ClaimStatus.CLAIMED, ClaimStatus.CAPPED, ClaimStatus.CLAIMED,
+        ClaimStatus.CLAIMED,
+        ClaimStatus.CAPPED,
+        ClaimStatus.CLAIMED,
     )
 
 
 def test_a_retryable_failure_gives_the_cap_back(redis_client, tenant, clock):
     ledger = SendLedger(redis_client, clock=clock)
-    claim = ledger.claim(tenant, "loyalty", "tier:UCUST00001:gold", user="UCUST00001", cap_s=3600)
+    claim = ledger.claim(
+        tenant, "loyalty", "tier:UCUST00001:gold", user="UCUST00001", cap_s=3600
+    )
 
     ledger.release(tenant, "loyalty", "tier:UCUST00001:gold", claim, user="UCUST00001")
 
@@ -87,7 +104,9 @@ def test_only_the_holder_of_a_claim_can_settle_it(redis_client, tenant, clock):
     clock.advance(61)
     taken_over = ledger.claim(tenant, "loyalty", "tier:UCUST00001:gold")
 
-    stale_settled = ledger.settle(tenant, "loyalty", "tier:UCUST00001:gold", stale, Outcome.SENT)
+    stale_settled = ledger.settle(
+        tenant, "loyalty", "tier:UCUST00001:gold", stale, Outcome.SENT
+    )
 
     assert taken_over.status is ClaimStatus.IN_DOUBT
     assert stale_settled is False

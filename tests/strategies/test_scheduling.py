@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,24 +54,30 @@ def test_a_daily_local_job_fires_once_a_day_across_a_dst_change(start):
     assert [t.astimezone(PARIS).date() for t in times] == [
         start.date() + timedelta(days=n) for n in range(5)
     ]
-    gaps_h = {(b - a).total_seconds() / 3600 for a, b in zip(times, times[1:], strict=False)}
+    gaps_h = {(b - a).total_seconds() / 3600 for a, b in pairwise(times)}
     assert gaps_h <= {23.0, 24.0, 25.0}
 
 
 def test_a_job_in_the_skipped_hour_still_runs_that_day_once():
-    times = fire_times("30 2 * * *", "Europe/Paris", datetime(2024, 3, 30, tzinfo=PARIS), 3)
+    times = fire_times(
+        "30 2 * * *", "Europe/Paris", datetime(2024, 3, 30, tzinfo=PARIS), 3
+    )
 
     assert [t.astimezone(PARIS).date().day for t in times] == [30, 31, 1]
 
 
 def test_a_job_in_the_repeated_hour_runs_once_that_day():
-    times = fire_times("30 2 * * *", "Europe/Paris", datetime(2024, 10, 26, tzinfo=PARIS), 3)
+    times = fire_times(
+        "30 2 * * *", "Europe/Paris", datetime(2024, 10, 26, tzinfo=PARIS), 3
+    )
 
     assert [t.astimezone(PARIS).date().day for t in times] == [26, 27, 28]
 
 
 def test_a_bad_cron_or_zone_names_the_value_and_what_was_expected():
-    with pytest.raises(ScheduleError, match=r"schedule '0 25 \* \* \*'.*five cron fields"):
+    with pytest.raises(
+        ScheduleError, match=r"schedule '0 25 \* \* \*'.*five cron fields"
+    ):
         parse_cron("0 25 * * *", "UTC")
     with pytest.raises(ScheduleError, match="Nowhere/Land"):
         parse_cron("0 9 * * *", "Nowhere/Land")
@@ -84,7 +91,11 @@ def test_after_downtime_a_missed_job_runs_once_not_once_per_slot():
     scheduler.start(paused=True)
     job = scheduler.get_job(job_id("TDOWNTIME1", "loyalty"))
     job.func = record_missed_run
-    job.modify(func=record_missed_run, args=["loyalty"], next_run_time=datetime.now(UTC) - timedelta(minutes=10))
+    job.modify(
+        func=record_missed_run,
+        args=["loyalty"],
+        next_run_time=datetime.now(UTC) - timedelta(minutes=10),
+    )
 
     scheduler.resume()
     ran_once.wait(timeout=10)
@@ -102,7 +113,8 @@ def test_a_config_change_reschedules_the_running_scheduler(redis_client, tenant)
     clock = FixedClock(START_OF_2024_S)
     configs = StrategyConfigStore(redis_client, clock=clock)
     runner = StrategyRunner(
-        redis_client, strategies={n: object() for n in ("onboarding", "loyalty")},  # type: ignore[misc]
+        redis_client,
+        strategies={n: object() for n in ("onboarding", "loyalty")},  # type: ignore[misc]
         tenants=lambda: [tenant],
     )
     scheduler = BackgroundScheduler()
