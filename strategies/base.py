@@ -33,7 +33,7 @@ class StrategyDeps:
     engine: DeliveryEngine
 
 
-def text(raw: bytes | str) -> str:
+def text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
@@ -78,7 +78,9 @@ class BaseStrategy:
     def candidates(self, tenant: str, settings: dict[str, Any]) -> Iterator[Candidate]:
         raise NotImplementedError
 
-    def zrange_by_score(self, key: str, low: float, high: float) -> Iterator[str]:
+    def zrange_by_score(
+        self, key: str, low: float | str, high: float | str
+    ) -> Iterator[str]:
         """Members scored in [low, high], read in batches (one round trip each)."""
         offset = 0
         while True:

@@ -173,6 +173,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
 }
 
 
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 def _key(tenant: str, name: str) -> str:
     return f"{TenantKeys(tenant).prefix}{name}"
 
@@ -322,7 +326,7 @@ class StrategyConfigStore:
         raw = self.redis.hgetall(_key(tenant, "strategies"))
         prefix = f"{strategy}."
         for field, value in raw.items():
-            name = field.decode()
+            name = _text(field)
             if name.startswith(prefix) and name[len(prefix) :] in values:
                 values[name[len(prefix) :]] = json.loads(value)
         return values
@@ -351,10 +355,10 @@ class StrategyConfigStore:
         return int(self.redis.get(_key(tenant, "strategies:version")) or 0)
 
     def audit(self, tenant: str, count: int = 20) -> list[dict[str, str]]:
-        entries = self.redis.xrevrange(_key(tenant, "strategies:audit"), count=count)
-        return [
-            {k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries
-        ]
+        entries: Any = self.redis.xrevrange(
+            _key(tenant, "strategies:audit"), count=count
+        )
+        return [{_text(k): _text(v) for k, v in e[1].items()} for e in entries]
 
     def record_run(self, tenant: str, strategy: str, at_s: int, summary: str) -> None:
         value = json.dumps({"at": at_s, "counts": summary})

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -87,7 +88,7 @@ class RunReport:
         return ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items())) or "none"
 
 
-def _text(raw: bytes | str) -> str:
+def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
@@ -208,7 +209,7 @@ class SendLedger:
 
     def sent_count(self, tenant: str, strategy: str) -> int:
         values = self.redis.hvals(TenantKeys(tenant).sent(strategy))
-        return sum(1 for v in values if v.startswith(b"sent|"))
+        return sum(1 for v in values if _text(v).startswith("sent|"))
 
     def last_message_s(self, tenant: str, user: str) -> int | None:
         score = self.redis.zscore(lastmsg_key(tenant), user)

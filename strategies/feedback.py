@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import redis
@@ -107,8 +108,14 @@ class FeedbackStrategy(BaseStrategy):
             template=settings["template_ask"],
             extra_blocks=blocks,
             skip_reason=self._cooldown_reason(tenant, user, settings),
-            on_sent=lambda: self.redis.zadd(asked_key, {user: self.deps.clock.now_s()}),
+            on_sent=lambda: self._asked(asked_key, user),
         )
+
+    def _drop(self, key: str, member: str) -> None:
+        self.redis.zrem(key, member)
+
+    def _asked(self, asked_key: str, user: str) -> None:
+        self.redis.zadd(asked_key, {user: self.deps.clock.now_s()})
 
     def _after_purchase(
         self, tenant: str, settings: dict[str, Any]
@@ -120,6 +127,8 @@ class FeedbackStrategy(BaseStrategy):
         users = list(self.zrange_by_score(index, low_ms, high_ms))
         scores = self.redis.zmscore(index, users) if users else []
         for user, at_ms in zip(users, scores, strict=True):
+            if at_ms is None:
+                continue
             yield self._ask(tenant, settings, user, "p" + day_key(at_ms / 1000), "")
 
     def _after_resolved(
@@ -132,7 +141,7 @@ class FeedbackStrategy(BaseStrategy):
             cand = self._ask(
                 tenant, settings, user, "t" + thread_ts.replace(".", "_"), agent
             )
-            cand.on_settled = lambda m=member: self.redis.zrem(key, m)
+            cand.on_settled = partial(self._drop, key, member)
             if cand.skip_reason:
                 self.redis.zrem(key, member)
             yield cand

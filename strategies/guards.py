@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis
@@ -22,7 +23,7 @@ def _key(tenant: str, name: str) -> str:
     return f"{TenantKeys(tenant).prefix}{name}"
 
 
-def _text(raw: bytes | str) -> str:
+def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 

@@ -9,6 +9,7 @@ history was imported long ago still gets the sequence in order.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from ltv.keys import TenantKeys
@@ -34,7 +35,7 @@ class OnboardingStrategy(BaseStrategy):
                 step=WELCOME_STEP,
                 period="once",
                 template=settings["template_welcome"],
-                on_settled=lambda u=user: self._welcomed(tenant, u),
+                on_settled=partial(self._welcomed, tenant, user),
             )
         yield from self._follow_ups(tenant, settings)
 
@@ -53,9 +54,7 @@ class OnboardingStrategy(BaseStrategy):
                 step=name,
                 period="once",
                 template=settings[f"template_{name}"],
-                on_settled=(lambda u=user: self._finished(tenant, u))
-                if is_last
-                else None,
+                on_settled=partial(self._finished, tenant, user) if is_last else None,
             )
 
     def _due_step(

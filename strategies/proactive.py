@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -143,7 +144,7 @@ class ProactiveStrategy(BaseStrategy):
                     "hours_waiting": str(int((now_s - float(ts)) // 3600)),
                 },
                 channel=channel,
-                on_settled=lambda m=f"{user}|{asked_channel}|{ts}": conversations.drop(
-                    tenant, m
+                on_settled=partial(
+                    conversations.drop, tenant, f"{user}|{asked_channel}|{ts}"
                 ),
             )
