@@ -23,6 +23,7 @@ from strategies.delivery import (
     RunReport,
     SendLedger,
 )
+from strategies.facts import CustomerFacts
 from strategies.guards import Conversations, OptOuts, Profiles, quiet_until, zone_or_utc
 from strategies.messenger import Messenger, SendError
 
@@ -101,6 +102,7 @@ class DeliveryEngine:
         conversations: Conversations,
         profiles: Profiles,
         pacer: Pacer | None = None,
+        facts: CustomerFacts | None = None,
     ) -> None:
         self.clock = clock
         self.ledger = ledger
@@ -109,6 +111,7 @@ class DeliveryEngine:
         self.conversations = conversations
         self.profiles = profiles
         self.pacer = pacer or Pacer()
+        self.facts = facts
 
     def deliver(
         self,
@@ -178,7 +181,12 @@ class DeliveryEngine:
     def render(
         self, tenant: str, strategy: str, cand: Candidate
     ) -> tuple[str, list[dict[str, Any]]]:
-        facts = {k: escape(str(v)) for k, v in cand.facts.items()}
+        stored = (
+            self.facts.for_template(tenant, cand.user, cand.template)
+            if self.facts is not None
+            else {}
+        )
+        facts = {k: escape(str(v)) for k, v in {**stored, **cand.facts}.items()}
         if cand.to_customer and "first_name" not in facts:
             name = self.profiles.get(tenant, cand.user).first_name
             facts["first_name"] = escape(name) or "there"

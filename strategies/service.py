@@ -15,6 +15,7 @@ from strategies.base import BaseStrategy, StrategyDeps
 from strategies.config import STRATEGIES, StrategyConfigStore
 from strategies.delivery import RunReport, SendLedger
 from strategies.engine import DeliveryEngine, Pacer
+from strategies.facts import CustomerFacts
 from strategies.feedback import FeedbackStrategy
 from strategies.guards import Conversations, OptOuts, Profiles
 from strategies.loyalty import LoyaltyStrategy
@@ -100,6 +101,7 @@ def build_strategies(
     )
     optouts = OptOuts(client, clock=clock)
     conversations = Conversations(client, clock=clock)
+    configs = StrategyConfigStore(client, clock=clock, initial=initial)
     engine = DeliveryEngine(
         clock=clock,
         ledger=ledger,
@@ -108,8 +110,8 @@ def build_strategies(
         conversations=conversations,
         profiles=Profiles(client, clock=clock, messenger=messenger),
         pacer=pacer,
+        facts=CustomerFacts(store, workspaces=workspaces, configs=configs),
     )
-    configs = StrategyConfigStore(client, clock=clock, initial=initial)
     deps = StrategyDeps(client, clock, store, workspaces, configs, engine)
     strategies = {name: cls(deps) for name, cls in CLASSES.items()}
     runner = StrategyRunner(client, strategies=strategies, tenants=tenants)  # type: ignore[arg-type]

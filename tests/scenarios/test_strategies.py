@@ -552,3 +552,19 @@ def test_a_purchase_milestone_is_celebrated_once(sbot):
 
     assert (first.sent, second.sent) == (1, 0)
     assert "5th purchase" in texts(dms_to(sbot))[0]
+
+
+def test_templates_are_filled_from_stored_facts_and_escaped(sbot, clock):
+    sbot.emulator.add_user(CUSTOMER, name="casey", real_name="Cas&<Co> Smith")
+    sbot.command(AGENT, f"purchase <@{CUSTOMER}> 50")
+    admin(
+        sbot,
+        "template onboarding welcome Hi {first_name}: {purchases} purchase, "
+        "last {last_purchase}, LTV {ltv}, tier {tier}",
+    )
+
+    run(sbot, "onboarding")
+
+    assert texts(dms_to(sbot)) == [
+        "Hi Cas&amp;&lt;Co&gt;: 1 purchase, last 1 January 2024, LTV $1,800.00, tier silver"
+    ]
