@@ -19,7 +19,7 @@ def template_fields(template: str) -> set[str]:
 
 
 class CustomerFacts:
-    """Reads a customer's LTV, purchases, last purchase and tier when a template asks."""
+    """A customer's LTV, purchases, last purchase and tier, read when asked for."""
 
     def __init__(
         self,

@@ -566,5 +566,6 @@ def test_templates_are_filled_from_stored_facts_and_escaped(sbot, clock):
     run(sbot, "onboarding")
 
     assert texts(dms_to(sbot)) == [
-        "Hi Cas&amp;&lt;Co&gt;: 1 purchase, last 1 January 2024, LTV $1,800.00, tier silver"
+        "Hi Cas&amp;&lt;Co&gt;: 1 purchase, last 1 January 2024, "
+        "LTV $1,800.00, tier silver"
     ]
