@@ -569,3 +569,31 @@ def test_templates_are_filled_from_stored_facts_and_escaped(sbot, clock):
         "Hi Cas&amp;&lt;Co&gt;: 1 purchase, last 1 January 2024, "
         "LTV $1,800.00, tier silver"
     ]
+
+
+def test_the_app_home_edit_button_opens_the_strategy_modal(sbot):
+    from bot.admin import admin_home_blocks
+
+    home = {"blocks": admin_home_blocks(sbot.runtime.ctx, sbot.tenant, ADMIN)}
+    edit = home["blocks"][3]["accessory"]
+    payload = {
+        "type": "block_actions",
+        "team": {"id": sbot.tenant},
+        "user": {"id": ADMIN, "team_id": sbot.tenant},
+        "api_app_id": "A0TEST",
+        "token": "legacy",
+        "trigger_id": "trigger.home.1",
+        "view": {"id": "VHOME", "type": "home"},
+        "actions": [{**edit, "block_id": "ltv_admin_loyalty", "action_ts": "1.2"}],
+    }
+
+    delivery = sbot.replayer.post_interaction(payload)
+
+    opened = sbot.emulator.calls("views.open")
+    assert delivery.status == 200
+    assert len(opened) == 1
+    view = opened[0]["args"]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "ltv_admin_modal"
+    assert view["private_metadata"] == "loyalty"
+    assert "gold" in [b["block_id"] for b in view["blocks"]]
