@@ -51,6 +51,18 @@ def send_error_from(exc: SlackApiError) -> SendError:
     return SendError(code, retryable=retryable, retry_after_s=retry_after)
 
 
+def post_error_from(exc: SlackApiError) -> SendError:
+    """Like send_error_from, but a server error leaves the post in doubt.
+
+    After a 5xx or an internal error Slack may have posted the message
+    anyway; the claim is kept and resolved from the channel's history later.
+    """
+    error = send_error_from(exc)
+    if not error.retryable or error.code == "ratelimited":
+        return error
+    return SendError(error.code, retryable=False, in_doubt=True)
+
+
 class SlackMessenger:
     """Opens the customer's DM and posts into it."""
 
@@ -107,7 +119,7 @@ class SlackMessenger:
                 unfurl_links=False,
             )
         except SlackApiError as exc:
-            raise send_error_from(exc) from exc
+            raise post_error_from(exc) from exc
         except (SlackClientError, OSError) as exc:
             raise SendError("delivery_unknown", retryable=False, in_doubt=True) from exc
         return SentMessage(channel=target, ts=str(posted["ts"]))

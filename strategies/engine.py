@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 PER_CHANNEL_INTERVAL_S = 1.0
 MAX_BACKOFF_S = 30.0
 HISTORY_SLACK_S = 120
+CLAIM_SKIP_REASONS = {
+    ClaimStatus.CAPPED: "capped",
+    ClaimStatus.BUSY: "in_progress",
+}
 
 
 MENTION = re.compile(r"^<[@#][A-Z0-9]{2,32}>$")
@@ -217,7 +221,7 @@ class DeliveryEngine:
             tenant, strategy, slot, user=user_for_cap, cap_s=cap_s
         )
         if not claim.may_send:
-            reason = "capped" if claim.status is ClaimStatus.CAPPED else "already_sent"
+            reason = CLAIM_SKIP_REASONS.get(claim.status, "already_sent")
             report.add(Outcome.SKIPPED, reason)
             self.ledger.log_skip(tenant, strategy, slot, reason)
             return
@@ -248,7 +252,8 @@ class DeliveryEngine:
                 since_s=since_s,
             )
         except SendError as exc:
-            self.ledger.release(tenant, strategy, slot, claim, user="", reason=exc.code)
+            # Still in doubt: keep the claim, so the next look happens after its
+            # lease and nothing is sent before the history has been read.
             report.add(Outcome.FAILED, f"recovery_{exc.code}")
             return True
         logger.info(

@@ -597,3 +597,41 @@ def test_the_app_home_edit_button_opens_the_strategy_modal(sbot):
     assert view["callback_id"] == "ltv_admin_modal"
     assert view["private_metadata"] == "loyalty"
     assert "gold" in [b["block_id"] for b in view["blocks"]]
+
+
+@pytest.mark.parametrize("fault", [{"http_status": 503}, {"error": "internal_error"}])
+def test_a_server_error_on_post_is_resolved_from_history_not_resent_blindly(
+    sbot, clock, fault
+):
+    sbot.join(CUSTOMER)
+    sbot.emulator.inject_fault("chat.postMessage", **fault)
+    lease_s = sbot.runtime.strategies.ledger.lease_s
+
+    first = run(sbot, "onboarding")
+    within_lease = run(sbot, "onboarding")
+    clock.advance(lease_s + 1)
+    after_lease = run(sbot, "onboarding")
+    again = run(sbot, "onboarding")
+
+    assert sum(first.counts[k] for k in first.counts if k.startswith("failed:")) == 1
+    assert within_lease.sent == 0
+    assert after_lease.sent == 1 and again.sent == 0
+    assert len(dms_to(sbot)) == 1
+
+
+def test_an_in_doubt_claim_is_not_sent_while_its_history_cannot_be_read(sbot, clock):
+    sbot.join(CUSTOMER)
+    ledger = sbot.runtime.strategies.ledger
+    ledger.claim(sbot.tenant, "onboarding", ledger.slot("welcome", CUSTOMER, "once"))
+    clock.advance(ledger.lease_s + 1)
+    sbot.emulator.inject_fault("conversations.history", error="internal_error")
+
+    unreadable = run(sbot, "onboarding")
+    soon_after = run(sbot, "onboarding")
+    clock.advance(ledger.lease_s + 1)
+    readable = run(sbot, "onboarding")
+
+    assert unreadable.count(report_outcome("failed"), "recovery_internal_error") == 1
+    assert soon_after.sent == 0
+    assert readable.sent == 1
+    assert len(dms_to(sbot)) == 1
