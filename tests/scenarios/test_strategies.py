@@ -635,3 +635,32 @@ def test_an_in_doubt_claim_is_not_sent_while_its_history_cannot_be_read(sbot, cl
     assert soon_after.sent == 0
     assert readable.sent == 1
     assert len(dms_to(sbot)) == 1
+
+
+def test_the_running_scheduler_follows_admin_changes_without_a_restart(sbot, request):
+    from strategies import scheduling
+    from strategies.scheduling import (
+        job_id,
+        run_tenant_strategy_job,
+        sync_schedules_job,
+    )
+
+    request.addfinalizer(lambda: scheduling.install_sync(None))
+    request.addfinalizer(lambda: scheduling.install_runner(None))
+    sbot.runtime.start_scheduler()
+    scheduler = sbot.runtime.scheduler
+    before = str(scheduler.get_job(job_id(sbot.tenant, "loyalty")).trigger)
+    admin(sbot, "schedule loyalty 45 7 * * * Asia/Tokyo")
+    admin(sbot, "disable feedback")
+
+    sync_schedules_job()
+    sbot.join(CUSTOMER)
+    run_tenant_strategy_job(sbot.tenant, "onboarding")
+
+    after = scheduler.get_job(job_id(sbot.tenant, "loyalty"))
+    assert "hour='11', minute='0'" in before
+    assert "hour='7', minute='45'" in str(after.trigger)
+    assert str(after.trigger.timezone) == "Asia/Tokyo"
+    assert scheduler.get_job(job_id(sbot.tenant, "feedback")) is None
+    assert scheduler.get_job("strategies:sync") is not None
+    assert len(dms_to(sbot)) == 1
