@@ -93,6 +93,30 @@ class Pacer:
         self.sleep(min(max(retry_after_s, PER_CHANNEL_INTERVAL_S), MAX_BACKOFF_S))
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One candidate on its way through the engine, with where it is recorded."""
+
+    tenant: str
+    strategy: str
+    cand: Candidate
+    slot: str
+    report: RunReport
+
+    @property
+    def key(self) -> str:
+        return SendLedger.idempotency_key(self.strategy, self.slot)
+
+    @property
+    def cap_user(self) -> str:
+        """The customer whose frequency cap this send counts against, if any."""
+        return self.cand.user if self.cand.to_customer else ""
+
+    @property
+    def dm_user(self) -> str | None:
+        return self.cand.user if self.cand.to_customer else None
+
+
 class DeliveryEngine:
     """Applies the guard rails to a candidate and sends it at most once."""
 
@@ -128,17 +152,14 @@ class DeliveryEngine:
         dry_run: bool = False,
     ) -> None:
         slot = self.ledger.slot(cand.step, cand.user, cand.period)
-        reason = cand.skip_reason or self._skip_reason(
-            tenant, strategy, cand, slot, guards
-        )
+        attempt = _Attempt(tenant, strategy, cand, slot, report)
+        reason = cand.skip_reason or self._skip_reason(attempt, guards)
         if reason == "already_sent" and not dry_run:
             self._after(cand)
         if reason is None and dry_run:
             reason = self._capped_reason(tenant, cand, guards)
         if reason is not None:
-            report.add(Outcome.SKIPPED, reason)
-            if not dry_run:
-                self.ledger.log_skip(tenant, strategy, slot, reason)
+            self._skip(attempt, reason, log=not dry_run)
             return
 
         text, blocks = self.render(tenant, strategy, cand)
@@ -146,17 +167,23 @@ class DeliveryEngine:
             report.add(Outcome.WOULD_SEND)
             report.previews.append(Preview(cand.user, cand.step, text))
             return
-        self._claim_and_send(tenant, strategy, cand, slot, guards, text, blocks, report)
+        claim = self._claim(attempt, guards)
+        if claim is not None:
+            self._send(attempt, claim, text, blocks)
 
-    def _skip_reason(
-        self, tenant: str, strategy: str, cand: Candidate, slot: str, guards: dict
-    ) -> str | None:
-        state = self.ledger.state(tenant, strategy, slot)
+    def _skip(self, attempt: _Attempt, reason: str, *, log: bool = True) -> None:
+        attempt.report.add(Outcome.SKIPPED, reason)
+        if log:
+            self.ledger.log_skip(attempt.tenant, attempt.strategy, attempt.slot, reason)
+
+    def _skip_reason(self, attempt: _Attempt, guards: dict) -> str | None:
+        tenant, cand = attempt.tenant, attempt.cand
+        state = self.ledger.state(tenant, attempt.strategy, attempt.slot)
         if state in ("sent", "failed"):
             return "already_sent"
         if not cand.to_customer:
             return None
-        if self.optouts.is_opted_out(tenant, cand.user, strategy):
+        if self.optouts.is_opted_out(tenant, cand.user, attempt.strategy):
             return "opted_out"
         window_s = int(guards["conversation_hours"] * 3600)
         if self.conversations.is_open(tenant, cand.user, window_s=window_s):
@@ -204,158 +231,112 @@ class DeliveryEngine:
             blocks.append(unsubscribe_block(strategy))
         return text, blocks
 
-    def _claim_and_send(
-        self,
-        tenant: str,
-        strategy: str,
-        cand: Candidate,
-        slot: str,
-        guards: dict,
-        text: str,
-        blocks: list[dict[str, Any]],
-        report: RunReport,
-    ) -> None:
-        cap_s = int(guards["cap_hours"] * 3600) if cand.to_customer else 0
-        user_for_cap = cand.user if cand.to_customer else ""
+    def _claim(self, attempt: _Attempt, guards: dict) -> Claim | None:
+        """The claim to send under, or None when the slot is not ours to send."""
+        cap_s = int(guards["cap_hours"] * 3600) if attempt.cand.to_customer else 0
         claim = self.ledger.claim(
-            tenant, strategy, slot, user=user_for_cap, cap_s=cap_s
+            attempt.tenant,
+            attempt.strategy,
+            attempt.slot,
+            user=attempt.cap_user,
+            cap_s=cap_s,
         )
         if not claim.may_send:
-            reason = CLAIM_SKIP_REASONS.get(claim.status, "already_sent")
-            report.add(Outcome.SKIPPED, reason)
-            self.ledger.log_skip(tenant, strategy, slot, reason)
-            return
-        key = self.ledger.idempotency_key(strategy, slot)
-        if claim.status is ClaimStatus.IN_DOUBT and self._was_delivered(
-            tenant, strategy, cand, slot, claim, key, report
-        ):
-            return
-        self._send(tenant, strategy, cand, slot, claim, key, text, blocks, report)
+            self._skip(attempt, CLAIM_SKIP_REASONS.get(claim.status, "already_sent"))
+            return None
+        if claim.status is ClaimStatus.IN_DOUBT and self._was_delivered(attempt, claim):
+            return None
+        return claim
 
-    def _was_delivered(
-        self,
-        tenant: str,
-        strategy: str,
-        cand: Candidate,
-        slot: str,
-        claim: Claim,
-        key: str,
-        report: RunReport,
-    ) -> bool:
+    def _was_delivered(self, attempt: _Attempt, claim: Claim) -> bool:
         """Resolve an in-doubt claim by looking for the message in Slack."""
-        since_s = int(claim.detail or 0) - HISTORY_SLACK_S
         try:
             found = self.messenger.find_keyed(
-                user=cand.user if cand.to_customer else None,
-                channel=cand.channel,
-                key=key,
-                since_s=since_s,
+                user=attempt.dm_user,
+                channel=attempt.cand.channel,
+                key=attempt.key,
+                since_s=int(claim.detail or 0) - HISTORY_SLACK_S,
             )
         except SendError as exc:
             # Still in doubt: keep the claim, so the next look happens after its
             # lease and nothing is sent before the history has been read.
-            report.add(Outcome.FAILED, f"recovery_{exc.code}")
+            attempt.report.add(Outcome.FAILED, f"recovery_{exc.code}")
             return True
         logger.info(
             "in-doubt claim resolved tenant=%s strategy=%s slot=%s found=%s",
-            tenant,
-            strategy,
-            slot,
+            attempt.tenant,
+            attempt.strategy,
+            attempt.slot,
             found is not None,
         )
         if found is None:
             return False
-        self.ledger.settle(
-            tenant,
-            strategy,
-            slot,
-            claim,
-            Outcome.SENT,
-            user=cand.user if cand.to_customer else "",
-            detail=found.ts,
-        )
-        report.add(Outcome.SKIPPED, "already_sent")
-        self._after(cand)
+        self._settle(attempt, claim, Outcome.SENT, found.ts)
+        attempt.report.add(Outcome.SKIPPED, "already_sent")
+        self._after(attempt.cand)
         return True
 
     def _send(
-        self,
-        tenant: str,
-        strategy: str,
-        cand: Candidate,
-        slot: str,
-        claim: Claim,
-        key: str,
-        text: str,
-        blocks: list[dict[str, Any]],
-        report: RunReport,
+        self, attempt: _Attempt, claim: Claim, text: str, blocks: list[dict[str, Any]]
     ) -> None:
-        user_for_cap = cand.user if cand.to_customer else ""
+        cand = attempt.cand
         self.pacer.wait(cand.channel or cand.user)
         try:
             sent = self.messenger.send_keyed(
-                user=cand.user if cand.to_customer else None,
+                user=attempt.dm_user,
                 channel=cand.channel,
                 text=text,
                 blocks=blocks,
-                key=key,
+                key=attempt.key,
             )
         except SendError as exc:
-            self._settle_failure(tenant, strategy, cand, slot, claim, exc, report)
+            self._settle_failure(attempt, claim, exc)
             return
-        self.ledger.settle(
-            tenant,
-            strategy,
-            slot,
-            claim,
-            Outcome.SENT,
-            user=user_for_cap,
-            detail=sent.ts,
-        )
-        report.add(Outcome.SENT)
+
+        self._settle(attempt, claim, Outcome.SENT, sent.ts)
+        attempt.report.add(Outcome.SENT)
         if cand.on_sent is not None:
             cand.on_sent()
         self._after(cand)
 
-    def _settle_failure(
-        self,
-        tenant: str,
-        strategy: str,
-        cand: Candidate,
-        slot: str,
-        claim: Claim,
-        exc: SendError,
-        report: RunReport,
+    def _settle(
+        self, attempt: _Attempt, claim: Claim, outcome: Outcome, detail: str
     ) -> None:
+        self.ledger.settle(
+            attempt.tenant,
+            attempt.strategy,
+            attempt.slot,
+            claim,
+            outcome,
+            user=attempt.cap_user,
+            detail=detail,
+        )
+
+    def _settle_failure(self, attempt: _Attempt, claim: Claim, exc: SendError) -> None:
         logger.warning(
             "send failed tenant=%s strategy=%s user=%s error=%s retryable=%s",
-            tenant,
-            strategy,
-            cand.user,
+            attempt.tenant,
+            attempt.strategy,
+            attempt.cand.user,
             exc.code,
             exc.retryable,
         )
-        report.add(Outcome.FAILED, exc.code)
-        user_for_cap = cand.user if cand.to_customer else ""
+        attempt.report.add(Outcome.FAILED, exc.code)
         if exc.in_doubt:
             return
         if exc.retryable:
             self.ledger.release(
-                tenant, strategy, slot, claim, user=user_for_cap, reason=exc.code
+                attempt.tenant,
+                attempt.strategy,
+                attempt.slot,
+                claim,
+                user=attempt.cap_user,
+                reason=exc.code,
             )
-            if exc.code == "ratelimited" or exc.retry_after_s:
-                self.pacer.back_off(exc.retry_after_s)
+            self.pacer.back_off(exc.retry_after_s)
             return
-        self.ledger.settle(
-            tenant,
-            strategy,
-            slot,
-            claim,
-            Outcome.FAILED,
-            user=user_for_cap,
-            detail=exc.code,
-        )
-        self._after(cand)
+        self._settle(attempt, claim, Outcome.FAILED, exc.code)
+        self._after(attempt.cand)
 
     @staticmethod
     def _after(cand: Candidate) -> None:
