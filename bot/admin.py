@@ -49,10 +49,20 @@ def is_admin(ctx: BotContext, tenant: str, user: str) -> bool:
     return ctx.roles.role_of(tenant, user) is Role.ADMIN
 
 
+def is_strategy_admin_command(text: str) -> bool:
+    """`/ltv admin` alone or with one of the strategy verbs; other admin verbs
+    (exchange rates, workspace settings) are left to their own handlers."""
+    words = text.lower().split()
+    return words[:1] == ["admin"] and (len(words) == 1 or words[1] in HANDLERS)
+
+
 def handle_admin_command(
     ctx: BotContext, *, tenant: str, caller: str, text: str
 ) -> dict[str, Any]:
-    """The ephemeral reply to `/ltv admin <text>`; only admins get past the door."""
+    """The ephemeral reply to `/ltv admin ...`; only admins get past the door."""
+    words = text.split(None, 1)
+    if words[:1] and words[0].lower() == "admin":
+        text = words[1] if len(words) > 1 else ""
     if not is_admin(ctx, tenant, caller):
         logger.info("admin command refused tenant=%s user=%s", tenant, caller)
         return ephemeral(NOT_ADMIN)

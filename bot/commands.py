@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.admin import handle_admin_command
+from bot.admin import handle_admin_command, is_strategy_admin_command
 from bot.roles import Role
 from bot.runtime import BotContext
 from bot.translate import to_base_currency
@@ -99,13 +99,8 @@ def handle_ltv_command(
     ctx: BotContext, *, tenant: str, caller: str, text: str, trigger_id: str
 ) -> dict[str, Any]:
     """The reply to one /ltv command, as an ephemeral message."""
-    if text.split()[:1] == ["admin"]:
-        return handle_admin_command(
-            ctx,
-            tenant=tenant,
-            caller=caller,
-            text=text.split(None, 1)[1] if len(text.split()) > 1 else "",
-        )
+    if is_strategy_admin_command(text):
+        return handle_admin_command(ctx, tenant=tenant, caller=caller, text=text)
     command = parse_command(text)
     if command.action == "help":
         return help_reply(command.error)
