@@ -130,3 +130,29 @@ def test_two_replicas_racing_without_the_run_lock_still_send_once(
     counts = welcomes(directory)
     assert sum(r.sent for r in reports) == len(CUSTOMERS)
     assert len(counts) == len(CUSTOMERS) and set(counts.values()) == {1}
+
+
+def test_the_dry_run_command_prints_who_would_get_what_and_sends_nothing(
+    private_redis, directory, tmp_path
+):
+    seed_new_customers(private_redis, SystemClock())
+    env = {
+        **os.environ,
+        "REDIS_URL": private_redis.url,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": directory.api_url,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    command = [sys.executable, "-m", "bot.cli", "strategies", "run", "onboarding"]
+
+    done = subprocess.run(  # noqa: S603
+        [*command, "--dry-run"], env=env, cwd=tmp_path, capture_output=True, timeout=120
+    )
+
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert f"onboarding {TEAM}: would_send={len(CUSTOMERS)}" in out
+    assert f"  {CUSTOMERS[0]} welcome: Welcome aboard, R!" in out
+    assert directory.calls("chat.postMessage") == []

@@ -212,13 +212,16 @@ def test_a_message_due_at_night_in_the_customers_zone_waits_for_morning(sbot, cl
 def test_two_429s_in_a_row_are_waited_out_and_the_message_is_sent_once(sbot):
     sbot.join(CUSTOMER)
     sbot.emulator.inject_fault(
-        "chat.postMessage", http_status=429, retry_after=0, times=2
+        "chat.postMessage", http_status=429, retry_after=1, times=2
     )
 
     report = run(sbot, "onboarding")
 
+    calls = sbot.emulator.calls("chat.postMessage")
+    gaps_s = [b["at"] - a["at"] for a, b in zip(calls, calls[1:], strict=False)]
     assert report.sent == 1
-    assert len(sbot.emulator.calls("chat.postMessage")) == 3
+    assert len(calls) == 3
+    assert min(gaps_s) >= 1.0  # Retry-After: 1 was honoured both times
     assert len(dms_to(sbot)) == 1
 
 

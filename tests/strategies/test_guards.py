@@ -111,3 +111,22 @@ def test_only_the_holder_of_a_claim_can_settle_it(redis_client, tenant, clock):
     assert taken_over.status is ClaimStatus.IN_DOUBT
     assert stale_settled is False
     assert ledger.state(tenant, "loyalty", "tier:UCUST00001:gold") == "claimed"
+
+
+def test_posts_to_one_channel_are_paced_a_second_apart():
+    from strategies.engine import Pacer
+
+    now = [100.0]
+    slept: list[float] = []
+    pacer = Pacer(
+        sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)),
+        monotonic=lambda: now[0],
+    )
+
+    pacer.wait("C1")
+    now[0] += 0.25
+    pacer.wait("C1")
+    pacer.wait("C2")
+    pacer.back_off(7)
+
+    assert slept == [0.75, 7]
