@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -218,7 +219,7 @@ def test_two_429s_in_a_row_are_waited_out_and_the_message_is_sent_once(sbot):
     report = run(sbot, "onboarding")
 
     calls = sbot.emulator.calls("chat.postMessage")
-    gaps_s = [b["at"] - a["at"] for a, b in zip(calls, calls[1:], strict=False)]
+    gaps_s = [b["at"] - a["at"] for a, b in itertools.pairwise(calls)]
     assert report.sent == 1
     assert len(calls) == 3
     assert min(gaps_s) >= 1.0  # Retry-After: 1 was honoured both times
