@@ -252,6 +252,14 @@ def _dm_command(ctx: BotContext, tenant: str, user: str, text: str) -> None:
     set_opt_out(ctx, tenant, user, category, stop=words[0] in STOP_WORDS)
 
 
+def _parent_customer(ctx: BotContext, tenant: str, event: dict[str, Any]) -> str | None:
+    """The thread's author as Slack names it, when that is a customer."""
+    parent = str(event.get("parent_user_id") or "")
+    if not USER_ID.match(parent) or parent == event.get("user"):
+        return None
+    return parent if ctx.roles.role_of(tenant, parent) is Role.CUSTOMER else None
+
+
 def _track_thread(
     ctx: BotContext, tenant: str, user: str, event: dict[str, Any], text: str
 ) -> None:
@@ -273,6 +281,7 @@ def _track_thread(
         return
     customer = conversations.question_answered(tenant, channel, thread_ts)
     customer = customer or conversations.thread_customer(tenant, channel, thread_ts)
+    customer = customer or _parent_customer(ctx, tenant, event)
     if customer is None:
         return
     if RESOLVED.search(text):

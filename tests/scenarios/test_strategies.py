@@ -668,3 +668,20 @@ def test_the_running_scheduler_follows_admin_changes_without_a_restart(sbot, req
     assert scheduler.get_job(job_id(sbot.tenant, "feedback")) is None
     assert scheduler.get_job("strategies:sync") is not None
     assert len(dms_to(sbot)) == 1
+
+
+def test_an_agent_reply_in_any_customer_thread_opens_a_conversation(sbot):
+    sbot.join(CUSTOMER)
+    sbot.message(CUSTOMER, "my order arrived broken", ts="1704110000.000100")
+    sbot.message(
+        AGENT,
+        "sorry to hear that, sending a new one",
+        ts="1704110100.000100",
+        thread_ts="1704110000.000100",
+        parent_user_id=CUSTOMER,
+    )
+
+    report = run(sbot, "onboarding")
+
+    assert report.count(report_outcome("skipped"), "in_conversation") == 1
+    assert dms_to(sbot) == []
