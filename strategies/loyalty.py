@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ltv.formula import compute_ltv
 from ltv.keys import TenantKeys
 from ltv.money import currency_exponent
-from strategies.base import DAY_S, BaseStrategy
+from strategies.base import BATCH_SIZE, DAY_S, BaseStrategy
 from strategies.engine import Candidate
 
 STRATEGY = "loyalty"
@@ -40,13 +41,9 @@ class LoyaltyStrategy(BaseStrategy):
     def _tiers(self, tenant: str, settings: dict[str, Any]) -> Iterator[Candidate]:
         tiers = self.thresholds_minor(tenant, settings)
         lowest = min(minor for _, minor in tiers)
-        policy = self.deps.workspaces.load(tenant).policy()
         index = TenantKeys(tenant).index("ltv")
-        for user in list(self.zrange_by_score(index, lowest, "+inf")):
-            record = self.deps.store.customer(tenant, user)
-            if record is None:
-                continue
-            ltv_minor = self.deps.store.breakdown(record, policy).ltv_minor
+        users = list(self.zrange_by_score(index, lowest, "+inf"))
+        for user, ltv_minor in zip(users, self._exact_ltvs(tenant, users), strict=True):
             tier = next((t for t, minor in tiers if ltv_minor >= minor), None)
             if tier is None:
                 continue
@@ -57,6 +54,29 @@ class LoyaltyStrategy(BaseStrategy):
                 template=settings["template_tier_up"],
                 facts={"tier": tier, "reward": settings[f"reward_{tier}"]},
             )
+
+    def _exact_ltvs(self, tenant: str, users: list[str]) -> list[int]:
+        """Each customer's LTV now, from their stored totals, one round trip a batch."""
+        keys = TenantKeys(tenant)
+        policy = self.deps.workspaces.load(tenant).policy()
+        now_s = self.deps.clock.now_s()
+        names = ["revenue_minor", "refunds_minor", "purchases", "first_seen_ms"]
+        ltvs: list[int] = []
+        for start in range(0, len(users), BATCH_SIZE):
+            pipe = self.redis.pipeline(transaction=False)
+            for user in users[start : start + BATCH_SIZE]:
+                pipe.hmget(keys.customer(user), names)
+            for revenue, refunds, purchases, first_ms in pipe.execute():
+                ltvs.append(
+                    compute_ltv(
+                        net_revenue_minor=int(revenue or 0) - int(refunds or 0),
+                        purchases=int(purchases or 0),
+                        first_activity_s=int(float(first_ms or 0)) // 1000,
+                        now_s=now_s,
+                        policy=policy,
+                    ).ltv_minor
+                )
+        return ltvs
 
     def _milestones(self, tenant: str, settings: dict[str, Any]) -> Iterator[Candidate]:
         marks = {int(m) for m in str(settings["milestones"]).split(",") if m}
