@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.commands import ephemeral, handle_ltv_command
 from bot.listeners import event_tenant, handle_member_joined, handle_message
 from bot.runtime import BotContext
+from bot.strategy_actions import register_strategy_actions
 from ltv.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def build_app(
         raise_error_for_unhandled_request=False,
     )
     register_listeners(app, ctx)
+    register_strategy_actions(app, ctx)
     app.error(handle_error)
     return app
 

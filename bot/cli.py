@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="strategy_command", required=True
     )
     run = strategy_commands.add_parser("run", help="run one strategy now")
-    run.add_argument("name", choices=["onboarding"])
+    run.add_argument("name", choices=["onboarding", "proactive", "loyalty", "feedback"])
     run.add_argument(
         "--dry-run", action="store_true", help="show who would get what; send nothing"
     )
@@ -103,6 +103,8 @@ def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:
     try:
         for report in runtime.runner.run(name, dry_run=dry_run):
             sys.stdout.write(f"{report.strategy} {report.tenant}: {report.summary()}\n")
+            for preview in report.previews:
+                sys.stdout.write(f"  {preview.user} {preview.step}: {preview.text}\n")
     finally:
         runtime.close()
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.admin import handle_admin_command, is_strategy_admin_command
 from bot.prediction_view import model_estimate_blocks
 from bot.roles import Role
 from bot.runtime import BotContext
@@ -99,6 +100,8 @@ def handle_ltv_command(
     ctx: BotContext, *, tenant: str, caller: str, text: str, trigger_id: str
 ) -> dict[str, Any]:
     """The reply to one /ltv command, as an ephemeral message."""
+    if is_strategy_admin_command(text):
+        return handle_admin_command(ctx, tenant=tenant, caller=caller, text=text)
     command = parse_command(text)
     if command.action == "help":
         return help_reply(command.error)

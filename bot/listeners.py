@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.orders import read_order_notice
 from bot.runtime import BotContext
+from bot.strategy_actions import observe_message
 from bot.translate import (
     decode_text,
     interaction_from_message,
@@ -62,6 +63,7 @@ def handle_message(
 ) -> None:
     if is_own_post(event, context):
         return
+    observe_message(ctx, body, event, context)
     tenant = event_tenant(body, context)
     config = ctx.configs.load(tenant)
     event_id = str(body.get("event_id") or "")
