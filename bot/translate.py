@@ -98,7 +98,7 @@ def interaction_from_message(
         event_id=event_id,
         kind=kind,
         message_key=message_key(channel, str(ts)),
-        user_team=_team(event.get("user_team")),
+        user_team=team_of(event.get("user_team")),
     )
 
 
@@ -117,7 +117,7 @@ def join_interaction(
         event_id=event_id,
         kind="join",
         message_key=None,
-        user_team=_team(event.get("user_team")),
+        user_team=team_of(event.get("user_team")),
     )
 
 
@@ -151,5 +151,5 @@ def to_base_currency(amount: Money, config: WorkspaceConfig) -> Money:
     return convert(amount, config.base_currency, config.rates)
 
 
-def _team(value: object) -> str | None:
+def team_of(value: object) -> str | None:
     return value if isinstance(value, str) and TENANT_ID.match(value) else None
