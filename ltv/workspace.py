@@ -61,8 +61,9 @@ class WorkspaceConfigStore:
             return cached[1]
         raw = self.redis.hget(TenantKeys(tenant).config, CONFIG_FIELD)
         overrides = json.loads(raw) if raw else {}
-        config = self.defaults.model_copy(update=overrides)
-        config = WorkspaceConfig.model_validate(config.model_dump())
+        config = WorkspaceConfig.model_validate(
+            {**self.defaults.model_dump(), **overrides}
+        )
         with self._lock:
             self._cache[tenant] = (time.monotonic(), config)
         return config
