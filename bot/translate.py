@@ -142,7 +142,7 @@ def money_event_from_notice(
         source_ref=message_key(channel, ts),
         amount=amount,
         base_amount_minor=base.minor,
-        order_id=notice.order_id,
+        order_id=notice.order_id or None,
     )
 
 
