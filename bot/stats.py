@@ -33,49 +33,53 @@ class WorkspaceStats:
         return total / self.customers if self.customers else Fraction(0)
 
 
+BATCH = 500
+
+
 def workspace_stats(ctx: BotContext, tenant: str) -> WorkspaceStats:
     config = ctx.configs.load(tenant)
-    policy = config.policy()
     summary = WorkspaceStats(
         totals=ctx.store.totals(tenant),
         currency=config.base_currency,
         period=config.period,
-        lifespan_periods=policy.lifespan_periods,
+        lifespan_periods=config.policy().lifespan_periods,
     )
-    for user in ctx.store.iter_customers(tenant):
-        record = ctx.store.customer(tenant, user)
-        if record is None:
-            continue
+    batch: list[str] = []
+    for user in ctx.store.iter_customers(tenant, batch=BATCH):
+        batch.append(user)
+        if len(batch) == BATCH:
+            add_customers(ctx, tenant, batch, summary)
+            batch = []
+    add_customers(ctx, tenant, batch, summary)
+    summary.sends = strategy_counts(ctx, tenant)
+    return summary
+
+
+def add_customers(
+    ctx: BotContext, tenant: str, users: list[str], summary: WorkspaceStats
+) -> None:
+    policy = ctx.configs.load(tenant).policy()
+    for record, fields in ctx.store.customers_with_fields(tenant, users):
         breakdown = ctx.store.breakdown(record, policy)
         summary.customers += 1
         summary.ltv_sum_minor += breakdown.ltv_minor
         summary.average_value_sum_minor += breakdown.average_purchase_minor
         summary.frequency_sum += breakdown.purchases_per_period
         summary.tiers[tier_of(breakdown.ltv_minor)[0]] += 1
-    add_feedback(ctx, tenant, summary)
-    summary.sends = strategy_counts(ctx, tenant)
-    return summary
+        if "feedback_sum" in fields and "feedback_count" in fields:
+            summary.feedback_sum += float(fields["feedback_sum"])
+            summary.feedback_count += int(fields["feedback_count"])
 
 
-def add_feedback(ctx: BotContext, tenant: str, summary: WorkspaceStats) -> None:
-    keys = TenantKeys(tenant)
-    for user in ctx.store.iter_customers(tenant):
-        total, count = ctx.store.redis.hmget(
-            keys.customer(user), ["feedback_sum", "feedback_count"]
-        )
-        if total is not None and count is not None:
-            summary.feedback_sum += float(total)
-            summary.feedback_count += int(count)
+KNOWN_STRATEGIES = ("onboarding", "support", "proactive", "loyalty", "feedback")
 
 
 def strategy_counts(ctx: BotContext, tenant: str) -> Counter[str]:
     """Outcomes per strategy from the ``sent:*`` hashes: sent, failed, claimed."""
     counts: Counter[str] = Counter()
-    prefix = TenantKeys(tenant).prefix
-    for key in ctx.store.redis.scan_iter(match=f"{prefix}sent:*", count=100):
-        name = key.decode() if isinstance(key, bytes) else str(key)
-        strategy = name.rsplit(":", 1)[-1]
-        for value in ctx.store.redis.hvals(key):
+    keys = TenantKeys(tenant)
+    for strategy in KNOWN_STRATEGIES:
+        for value in ctx.store.redis.hvals(keys.sent(strategy)):
             text = value.decode() if isinstance(value, bytes) else str(value)
             counts[f"{strategy} {text.partition('|')[0]}"] += 1
     return counts

@@ -38,6 +38,7 @@ TIERS: tuple[tuple[str, int], ...] = (
     ("Platinum", 200_000),
 )
 RECENT_SENDS = 5
+SEND_LOG_SCANNED = 2000
 
 
 def escape(text: str) -> str:
@@ -149,17 +150,19 @@ def _decode(value: bytes | str | None) -> str | None:
 
 
 def recent_sends(client: redis.Redis, keys: TenantKeys, user: str) -> list[str]:
-    """The customer's latest strategy messages, from every ``sent:*`` hash."""
-    found: list[tuple[int, str]] = []
-    for key in client.scan_iter(match=f"{keys.prefix}sent:*", count=100):
-        strategy = _decode(key).rsplit(":", 1)[-1]
-        for slot, value in client.hscan_iter(key, match=f"*:{user}:*", count=500):
-            outcome, _, rest = _decode(value).partition("|")
-            at_s = int(rest.split("|")[0] or 0) if rest else 0
-            step = _decode(slot).split(":")[0]
-            found.append((at_s, f"{strategy}/{step}: {outcome} {date_text(at_s)}"))
-    found.sort(reverse=True)
-    return [text for _, text in found[:RECENT_SENDS]]
+    """The customer's latest strategy messages sent, from the recent send log."""
+    found: list[str] = []
+    for _, fields in client.xrevrange(keys.send_log, count=SEND_LOG_SCANNED) or []:
+        raw = {_decode(k): _decode(v) for k, v in (fields or {}).items()}
+        slot = raw.get("slot") or ""
+        if raw.get("outcome") != "sent" or f":{user}:" not in f":{slot}:":
+            continue
+        step = slot.split(":")[0]
+        at_s = int(raw.get("at") or 0)
+        found.append(f"{raw.get('strategy')}/{step}: sent {date_text(at_s)}")
+        if len(found) == RECENT_SENDS:
+            break
+    return found
 
 
 def card_details_fields(
