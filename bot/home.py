@@ -82,7 +82,7 @@ def progress_text(ltv_minor: Any) -> str:
 
 def purchases_text(ctx: BotContext, tenant: str, user: str, currency: str) -> str:
     keys = TenantKeys(tenant)
-    refs = ctx.store.redis.zrevrange(keys.customer_purchases(user), 0, 9)
+    refs: Any = ctx.store.redis.zrevrange(keys.customer_purchases(user), 0, 9)
     records = ctx.store.redis.hmget(keys.purchases, refs) if refs else []
     lines = []
     for raw in records:
@@ -140,7 +140,7 @@ def agent_home(ctx: BotContext, tenant: str) -> list[dict[str, Any]]:
 
 
 def recent_money_text(ctx: BotContext, tenant: str, currency: str) -> str:
-    entries = ctx.store.redis.xrevrange(
+    entries: Any = ctx.store.redis.xrevrange(
         TenantKeys(tenant).events, count=RECENT_EVENTS_SCANNED
     )
     lines = []
@@ -161,7 +161,9 @@ def questions_key(tenant: str) -> str:
 
 
 def unanswered_text(ctx: BotContext, tenant: str) -> str:
-    members = ctx.store.redis.zrevrange(questions_key(tenant), 0, QUESTIONS_SHOWN - 1)
+    members: Any = ctx.store.redis.zrevrange(
+        questions_key(tenant), 0, QUESTIONS_SHOWN - 1
+    )
     lines = []
     for member in members:
         channel, ts, user = _text(member).split("|")
@@ -345,7 +347,7 @@ def save_settings(ctx: BotContext, tenant: str, view: dict[str, Any]) -> dict[st
         "orders_channels": tuple(value("orders").get("selected_conversations") or ()),
     }
     try:
-        _check_lifespan(changes["lifespan"])
+        _check_lifespan(str(changes["lifespan"]))
         ctx.configs.save_overrides(tenant, **changes)
     except (ValidationError, ValueError) as exc:
         return {"lifespan": _short(exc)}

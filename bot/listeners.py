@@ -48,7 +48,8 @@ def event_tenant(body: dict[str, Any], context: dict[str, Any]) -> str:
 def is_own_post(event: dict[str, Any], context: dict[str, Any]) -> bool:
     """The bot's own post, by bot id or bot user id, whatever the subtype."""
     own_ids = {context.get("bot_user_id"), context.get("bot_id")} - {None}
-    inner = event.get("message") if isinstance(event.get("message"), dict) else {}
+    message = event.get("message")
+    inner: dict[str, Any] = message if isinstance(message, dict) else {}
     authors = {event.get("user"), event.get("bot_id")}
     authors |= {inner.get("user"), inner.get("bot_id")}
     return bool(own_ids & authors)
@@ -113,7 +114,7 @@ def track_question(ctx: BotContext, tenant: str, event: dict[str, Any]) -> None:
         ctx.store.redis.zadd(key, {f"{channel}|{ts}|{user}": float(ts)})
         return
     if is_agent:
-        waiting = ctx.store.redis.zrangebyscore(key, "-inf", float(ts))
+        waiting: list[Any] = ctx.store.redis.zrangebyscore(key, "-inf", float(ts))
         answered = [m for m in waiting if _text(m).startswith(f"{channel}|")]
         if answered:
             ctx.store.redis.zrem(key, *answered)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -96,7 +97,7 @@ class SendLogCounter:
 
     def _read_new(self, tenant: str) -> None:
         start = self._cursors.get(tenant, "-")
-        entries = self.redis.xrange(
+        entries: Any = self.redis.xrange(
             TenantKeys(tenant).send_log, min=start, count=MAX_LOG_ENTRIES_PER_SCRAPE
         )
         for entry_id, fields in entries:

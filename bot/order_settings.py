@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from typing import Any, Literal
 
 import redis
 
@@ -133,7 +134,9 @@ def add_pattern(ctx: BotContext, tenant: str, args: list[str]) -> str:
         compile_template(template)
     except OrderPatternError as exc:
         return f"Pattern not saved: {escape(str(exc))}."
-    kind = "purchase" if args[0].lower() == "purchase" else "refund"
+    kind: Literal["purchase", "refund"] = (
+        "purchase" if args[0].lower() == "purchase" else "refund"
+    )
     save_patterns(ctx.store.redis, tenant, [*patterns, OrderPattern(kind, template)])
     return f"Saved {kind} pattern {len(patterns) + 1}: `{escape(template)}`."
 
@@ -154,7 +157,7 @@ def remove_pattern(ctx: BotContext, tenant: str, args: list[str]) -> str:
 
 
 def list_unmatched(ctx: BotContext, tenant: str) -> str:
-    entries = ctx.store.redis.xrevrange(unmatched_key(tenant), count=20)
+    entries: Any = ctx.store.redis.xrevrange(unmatched_key(tenant), count=20)
     if not entries:
         return "No unmatched order notices."
     lines = []

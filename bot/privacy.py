@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -93,7 +94,7 @@ class AuditLog:
         self.clock = clock
 
     def record(self, tenant: str, viewer: str, customer: str, action: str) -> None:
-        fields = {
+        fields: dict[Any, Any] = {
             "viewer": check_user(viewer),
             "customer": check_user(customer),
             "action": action,
@@ -111,7 +112,7 @@ class AuditLog:
         )
 
     def recent(self, tenant: str, count: int) -> list[AuditEntry]:
-        entries = self.redis.xrevrange(audit_key(tenant), count=count)
+        entries: Any = self.redis.xrevrange(audit_key(tenant), count=count)
         return [_audit_entry(fields) for _, fields in entries]
 
 
@@ -192,7 +193,8 @@ def _scrub_zset(client: redis.Redis, key: str, user: str) -> int:
 
 
 def _scrub_list(client: redis.Redis, key: str, user: str) -> int:
-    doomed = {v for v in client.lrange(key, 0, -1) if user in _text(v)}
+    values: Any = client.lrange(key, 0, -1)
+    doomed = {v for v in values if user in _text(v)}
     return sum(int(client.lrem(key, 0, v)) for v in doomed)
 
 
@@ -204,7 +206,7 @@ def _scrub_string(client: redis.Redis, key: str, user: str) -> int:
 def _scrub_stream(client: redis.Redis, key: str, user: str) -> int:
     removed, start = 0, "-"
     while True:
-        batch = client.xrange(key, min=start, count=1000)
+        batch: Any = client.xrange(key, min=start, count=1000)
         if not batch:
             return removed
         doomed = [entry_id for entry_id, fields in batch if _mentions(fields, user)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.orders import OrderNotice
 from ltv.errors import InvalidIdError
@@ -65,7 +65,7 @@ def message_key(channel: str, ts: str) -> str:
     return f"msg:{channel}:{ts}"
 
 
-def is_valid_user(user: object) -> bool:
+def is_valid_user(user: object) -> TypeGuard[str]:
     return isinstance(user, str) and bool(USER_ID.match(user)) and user[0] != "B"
 
 
