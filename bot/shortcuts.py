@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from bot.commands import log_money_event
@@ -25,16 +24,28 @@ logger = logging.getLogger(__name__)
 PURCHASE_CALLBACK = "purchase_modal"
 SHORTCUT_CALLBACK = "log_purchase"
 CUSTOMER_BLOCK, AMOUNT_BLOCK, NOTE_BLOCK = "customer", "amount", "note"
-AMOUNT_CANDIDATE = re.compile(
-    r"[(\-]?(?:[A-Za-z]{1,3}\$|[$€£¥₹₩]|\b[A-Za-z]{3}\s)?\s?-?\d[\d.,' \u00a0]*\d?"
-    r"(?:\s?(?:[A-Za-z]{3}\b|€))?\)?-?"
-)
+MAX_SCANNED_TOKENS = 200
+TRAILING_PUNCTUATION = ",.;:!?\"'"
+
+
+def amount_candidates(text: str) -> list[str]:
+    """Pieces of text around each number: with the next word, the previous, alone."""
+    tokens = [t.strip(TRAILING_PUNCTUATION) for t in text.split()[:MAX_SCANNED_TOKENS]]
+    candidates = []
+    for i, token in enumerate(tokens):
+        if not any(c.isdigit() for c in token):
+            continue
+        if i + 1 < len(tokens):
+            candidates.append(f"{token} {tokens[i + 1]}")
+        if i > 0:
+            candidates.append(f"{tokens[i - 1]} {token}")
+        candidates.append(token)
+    return candidates
 
 
 def amount_in_text(text: str, config: WorkspaceConfig) -> str | None:
     """The first piece of a message the money parser reads, shown canonically."""
-    for match in AMOUNT_CANDIDATE.finditer(text[:2000]):
-        candidate = match.group(0).strip(" .,")
+    for candidate in amount_candidates(text):
         try:
             amount = parse_amount(candidate, config.base_currency)
         except LtvError:
