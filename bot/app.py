@@ -13,7 +13,13 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot import home, shortcuts
-from bot.commands import REFUSAL, CommandRequest, ephemeral, handle_ltv_command
+from bot.commands import (
+    REFUSAL,
+    SUBCOMMANDS,
+    CommandRequest,
+    ephemeral,
+    handle_ltv_command,
+)
 from bot.listeners import (
     event_tenant,
     handle_member_joined,
@@ -124,8 +130,9 @@ def register_command(app: LtvApp, ctx: BotContext) -> None:
 
 
 def _first_word(text: str) -> str:
+    """The subcommand as a metric label: known names only, so labels stay few."""
     word = (text.split() or ["help"])[0].lower()
-    return word if word.isalpha() and len(word) <= 16 else "lookup"
+    return word if word in SUBCOMMANDS.entries or word == "help" else "lookup"
 
 
 def is_agent(ctx: BotContext, tenant: str, user: str) -> bool:
