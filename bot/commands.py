@@ -187,6 +187,8 @@ def customer_card_reply(
     config = ctx.configs.load(request.tenant)
     breakdown = ctx.store.breakdown(record, config.policy())
     details = views.CardDetails.read(ctx.store.redis, request.tenant, user)
+    # Sections other features put on the card, between the facts and the button
+    # (the predictive model's estimate).
     extra_sections: list[dict[str, Any]] = []
     blocks = views.customer_card(
         record, breakdown, config.base_currency, details, extra_sections, shared=share

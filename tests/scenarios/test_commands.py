@@ -12,6 +12,7 @@ from bot.http import HttpServer, wsgi_app
 from bot.replay import SlackReplayer
 from ltv.keys import TenantKeys
 from strategies.delivery import Outcome, SendLedger
+from tests.conftest import delete_tenant_keys
 from tests.scenarios.conftest import (
     AGENT,
     CUSTOMER,
@@ -353,3 +354,25 @@ def test_redis_down_gives_a_short_unavailable_answer(bot, emulator, redis_url):
         answers
         == ["The LTV bot is temporarily unavailable, please try again in a minute."] * 3
     )
+
+
+def test_a_grid_command_reads_the_orgs_customers(bot, redis_client):
+    org = "E" + bot.tenant[1:]
+    envelope = bot.envelope(
+        {
+            "type": "message",
+            "user": GRID_USER,
+            "text": "hi",
+            "channel": "CCOMMUNITY1",
+            "ts": "1700000000.000700",
+        }
+    )
+    envelope["enterprise_id"] = org
+    try:
+        bot.replayer.post_event(envelope)
+        reply = command(bot, AGENT, f"<@{GRID_USER}|grace>", enterprise_id=org)
+    finally:
+        delete_tenant_keys(redis_client, org)
+
+    assert f"<@{GRID_USER}>  *LTV" in str(reply["blocks"])
+    assert "*Interactions*\\n1" in str(reply["blocks"])
