@@ -101,8 +101,14 @@ def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str
     return reply
 
 
-def help_reply(error: str | None = None) -> dict[str, Any]:
-    text = views.help_text(SUBCOMMANDS.entries)
+def help_reply(error: str | None = None, role: Role = Role.AGENT) -> dict[str, Any]:
+    """Usage of the subcommands ``role`` may use, after the error if any."""
+    usable = {
+        name: entry
+        for name, entry in SUBCOMMANDS.entries.items()
+        if is_allowed(role, entry.role)
+    }
+    text = views.help_text(usable)
     return ephemeral(f"{error}\n\n{text}" if error else text)
 
 
@@ -132,7 +138,7 @@ def dispatch(ctx: BotContext, request: CommandRequest) -> dict[str, Any]:
         return help_reply("That command is too long.")
     tokens = request.text.split()
     if not tokens or tokens[0].lower() == "help":
-        return help_reply()
+        return help_reply(role=ctx.roles.role_of(request.tenant, request.caller))
     name, args = tokens[0].lower(), tokens[1:]
     if is_person_token(tokens[0]) or name not in SUBCOMMANDS.entries:
         name, args = "lookup", tokens

@@ -280,9 +280,13 @@ def test_an_opt_out_before_any_activity_does_not_hide_a_new_customer(bot):
 
 def test_help_and_unknown_subcommands_get_the_usage(bot):
     helped = command(bot, OTHER, "help")
+    agents = command(bot, AGENT, "")
+    admins = command(bot, ADMIN, "help")
     unknown = command(bot, AGENT, "frobnicate now")
 
     assert "`/ltv optout [category]`" in helped["text"]
+    assert "/ltv top" not in helped["text"] and "/ltv top" in agents["text"]
+    assert "/ltv forget" not in agents["text"] and "/ltv forget" in admins["text"]
     assert (
         "LTV = average purchase value × purchase frequency × lifespan"
         in (helped["text"])
