@@ -149,7 +149,9 @@ def record_order_notice(
         return
     notice, reason = read_notice(ctx, tenant, decode_text(message.get("text")))
     if notice is None:
-        record_unmatched(ctx.store.redis, tenant, channel, ts, reason or "no_match")
+        # People talking in an orders channel are not unread notices.
+        if is_bot_post(message):
+            record_unmatched(ctx.store.redis, tenant, channel, ts, reason or "no_match")
         return
     try:
         money_event = money_event_from_notice(

@@ -210,3 +210,11 @@ def test_metrics_are_served_in_prometheus_text(bot):
     assert 'ltv_purchases_total{kind="purchase",source="slack"}' in body
     assert 'ltv_orders_unmatched_total{reason="no_match"}' in body
     assert 'ltv_messages_total{outcome="sent",reason="",strategy="onboarding"}' in body
+
+
+def test_people_chatting_in_an_orders_channel_are_not_unmatched_notices(bot):
+    bot.message(AGENT, "thanks all!", channel=ORDERS_CHANNEL)
+
+    assert (
+        "No unmatched order notices." == command(bot, ADMIN, "orders unmatched")["text"]
+    )
