@@ -15,10 +15,12 @@ import redis
 from pydantic import ValidationError
 
 from bot import views
+from bot.order_settings import orders_command
 from bot.people import Directory, is_person_token
 from bot.privacy import ALL, CATEGORIES, AuditLog, forget_customer, opt_in, opt_out
 from bot.roles import Role
 from bot.runtime import BotContext
+from bot.stats import workspace_stats
 from bot.translate import to_base_currency
 from ltv.errors import LtvError, StoreUnavailableError
 from ltv.events import Purchase, Refund
@@ -226,8 +228,6 @@ def top(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, 
 
 
 def stats(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
-    from bot.stats import workspace_stats
-
     summary = workspace_stats(ctx, request.tenant)
     text, blocks = views.stats_view(summary)
     return ephemeral(text, blocks)
@@ -392,8 +392,6 @@ def audit(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str
 
 
 def orders(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
-    from bot.order_settings import orders_command
-
     return ephemeral(orders_command(ctx, request.tenant, args))
 
 
