@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot import views
 from bot.order_settings import orders_command
-from bot.people import Directory, is_person_token
+from bot.people import is_person_token
 from bot.privacy import ALL, CATEGORIES, AuditLog, forget_customer, opt_in, opt_out
 from bot.roles import Role
 from bot.runtime import BotContext
@@ -164,7 +164,7 @@ def split_people(
     """The one person named first, the remaining tokens, or a problem sentence."""
     if not tokens:
         return None, [], "Name a customer, for example `/ltv @casey`."
-    ref = Directory(ctx.roles.client).resolve(tokens[0])
+    ref = ctx.roles.directory.resolve(tokens[0])
     if ref.problem:
         return None, tokens[1:], ref.problem
     if len(tokens) > 1 and is_person_token(tokens[1]):

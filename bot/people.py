@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -55,10 +57,16 @@ def kind_problem(token: str) -> str | None:
 
 
 class Directory:
-    """Reads Slack's member list to turn a bare name into a user id."""
+    """Reads Slack's member list to turn a bare name into a user id.
 
-    def __init__(self, client: WebClient) -> None:
+    The list is kept for a minute, so a burst of lookups reads it once.
+    """
+
+    def __init__(self, client: WebClient, *, cache_seconds: float = 60.0) -> None:
         self.client = client
+        self.cache_seconds = cache_seconds
+        self._cached: tuple[float, list[dict]] | None = None
+        self._lock = threading.Lock()
 
     def resolve(self, token: str) -> PersonRef:
         """One token as a person; a problem sentence for anything else."""
@@ -88,6 +96,17 @@ class Directory:
         return PersonRef(user=str(matches[0]["id"]))
 
     def _members(self) -> list[dict]:
+        with self._lock:
+            cached = self._cached
+        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        members = self._read_members()
+        if members:
+            with self._lock:
+                self._cached = (time.monotonic(), members)
+        return members
+
+    def _read_members(self) -> list[dict]:
         members: list[dict] = []
         cursor = None
         try:

@@ -53,3 +53,13 @@ def test_roles_are_cached_so_a_burst_asks_slack_once(slack):
 
     assert len(slack.calls("users.info")) == 1
     assert len(slack.calls("usergroups.users.list")) == 1
+
+
+def test_bare_names_read_the_member_list_once_a_minute(slack):
+    roles = resolver(slack)
+
+    first = roles.directory.resolve("@casey")
+    second = roles.directory.resolve("gus")
+
+    assert (first.user, second.user) == ("UCUST00001", "UGROUP0001")
+    assert len(slack.calls("users.list")) == 1
