@@ -58,16 +58,17 @@ def seed(runtime, tenant: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def timed(label: str, runs: int, send: Callable[[], dict]) -> None:
-    samples, late = [], 0
+    samples, late, first = [], 0, ""
     for _ in range(runs):
         started = time.perf_counter()
         reply = send()
+        first = first or reply["text"][:48].replace("\n", " ")
         samples.append((time.perf_counter() - started) * 1000)
         late += reply["text"].startswith("Working on it")
     print(
         f"{label:<18} n={runs:<4} median={statistics.median(samples):7.1f} ms  "
         f"p95={percentile(samples, 0.95):7.1f} ms  max={max(samples):7.1f} ms  "
-        f"deferred={late}"
+        f"deferred={late}  answer: {first!r}"
     )
 
 
