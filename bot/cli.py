@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--port", type=int, default=3001)
     emulator.add_argument("--host", default="127.0.0.1")
+    commands.add_parser(
+        "doctor", help="check the Slack tokens, the granted scopes and Redis"
+    )
     strategies = commands.add_parser("strategies", help="strategy tasks")
     strategy_commands = strategies.add_subparsers(
         dest="strategy_command", required=True
@@ -89,11 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         return run_demo(settings, limit=args.limit)
     configure_logging(settings.log_level)
+    if args.command == "doctor":
+        return run_doctor(settings)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
     if args.command == "rebuild":
         return run_rebuild(settings, args.tenant)
     return serve(settings)
+
+
+def run_doctor(settings: Settings) -> int:
+    from bot.doctor import report
+
+    text, healthy = report(settings)
+    sys.stdout.write(text)
+    return 0 if healthy else 1
 
 
 def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:

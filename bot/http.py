@@ -17,7 +17,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from ltv.store import LtvStore
+from bot.metrics import METRICS, SendLogCounter
+from ltv.store import REDIS_ERRORS, LtvStore
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +26,16 @@ SLACK_PATH = "/slack/events"
 
 
 def wsgi_app(app: App, store: LtvStore) -> Callable[..., Iterable[bytes]]:
-    """Slack requests at /slack/events; GET /healthz says whether Redis answers."""
+    """Slack requests at /slack/events; GET /healthz says whether Redis answers;
+    GET /metrics serves the counters in Prometheus's text format."""
     slack = SlackRequestHandler(app, path=SLACK_PATH)
+    send_log = SendLogCounter(store.redis, store.tenants, METRICS)
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
             return health(store, start_response)
+        if environ.get("PATH_INFO") == "/metrics":
+            return metrics(send_log, start_response)
         return slack(environ, start_response)
 
     return application
@@ -42,6 +47,17 @@ def health(store: LtvStore, start_response: Any) -> Iterable[bytes]:
     status = "200 OK" if healthy else "503 Service Unavailable"
     start_response(status, [("Content-Type", "application/json")])
     return [body]
+
+
+def metrics(send_log: SendLogCounter, start_response: Any) -> Iterable[bytes]:
+    try:
+        send_log.refresh()
+    except REDIS_ERRORS as exc:
+        logger.warning("metrics: send log unreadable error=%s", type(exc).__name__)
+        METRICS.inc("ltv_errors_total", kind="redis_unavailable")
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+    start_response("200 OK", [("Content-Type", content_type)])
+    return [METRICS.render().encode()]
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
