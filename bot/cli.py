@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from bot.tasks import add_task_parsers, run_task
 
 logger = logging.getLogger("bot")
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="show who would get what; send nothing"
     )
+    add_task_parsers(commands)  # issue 7: import, export, report
     return parser
 
 
@@ -83,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         return run_demo(settings, limit=args.limit)
     configure_logging(settings.log_level)
+    if args.command in ("import", "export", "report"):
+        return run_task(settings, args)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
     return serve(settings)

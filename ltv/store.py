@@ -115,6 +115,16 @@ class LtvStore:
         )
         return result
 
+    def record_in(
+        self, pipe: redis.client.Pipeline, event: AnyEvent, policy: LtvPolicy
+    ) -> None:
+        """Queue one event's script call on a pipeline; each call stays atomic."""
+        self._record_script(
+            keys=self._script_keys(TenantKeys(event.tenant), event.user),
+            args=self._script_args(event, policy, rebuilding=False),
+            client=pipe,
+        )
+
     def register_tenant(self, tenant: str) -> None:
         self.redis.sadd(TENANTS_KEY, TenantKeys(tenant).tenant)
 
