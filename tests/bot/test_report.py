@@ -134,7 +134,8 @@ def test_report_data_counts_match_the_store(store, seeded):
     assert round(revenue * 100) == store.totals(seeded).revenue_minor
     assert "error" not in data["model"], data["model"]
     assert len(data["model"]["actual"]) == len(data["model"]["predicted"])
-    outcomes = dict(zip(data["strategies"]["labels"], data["strategies"]["counts"]))
+    strategies = data["strategies"]
+    outcomes = dict(zip(strategies["labels"], strategies["counts"], strict=True))
     assert outcomes == {
         "onboarding: sent": 2,
         "onboarding: skipped (opted_out)": 1,
