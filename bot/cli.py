@@ -44,7 +44,12 @@ def load_settings() -> Settings:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltv-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the bot (Socket Mode or HTTP)")
+    serve_parser = commands.add_parser(
+        "serve", help="run the bot (Socket Mode or HTTP)"
+    )
+    serve_parser.add_argument(  # issue 7: production serving under gunicorn
+        "--workers", type=int, default=0, help="HTTP mode under gunicorn, N workers"
+    )
     demo = commands.add_parser("demo", help="replay the CDNOW sample into a local bot")
     demo.add_argument(
         "--limit", type=int, default=None, help="replay only the first N customers"
@@ -89,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_task(settings, args)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
+    if args.workers > 0:
+        from bot.wsgi import serve_with_gunicorn
+
+        return serve_with_gunicorn(settings, args.workers)
     return serve(settings)
 
 
@@ -138,10 +147,10 @@ def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  
 
 def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from bot.http import HttpServer, wsgi_app
+    from bot.wsgi import DrainingApp
 
-    server = HttpServer(
-        wsgi_app(runtime.app, runtime.store), settings.host, settings.port
-    )
+    application = DrainingApp(wsgi_app(runtime.app, runtime.store))
+    server = HttpServer(application, settings.host, settings.port)
     server.start()
     logger.info(
         "http mode listening host=%s port=%s path=/slack/events",
@@ -149,6 +158,8 @@ def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # t
         server.port,
     )
     stop.wait()
+    # Stop taking events, let those in flight finish their writes, then close.
+    application.drain()
     server.stop()
 
 
