@@ -135,13 +135,21 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Wait in short slices: a signal the kernel hands to another thread is only
+    acted on when the main thread runs Python code again, which a wait with no
+    timeout may never do."""
+    while not stop.wait(timeout=0.2):
+        pass
+
+
 def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(runtime.app, app_token)
     handler.connect()
     logger.info("socket mode connected")
-    stop.wait()
+    wait_for_stop(stop)
     handler.close()
 
 
@@ -157,7 +165,7 @@ def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # t
         settings.host,
         server.port,
     )
-    stop.wait()
+    wait_for_stop(stop)
     # Stop taking events, let those in flight finish their writes, then close.
     application.drain()
     server.stop()

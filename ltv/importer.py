@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Literal, TextIO
 
 from pydantic import ValidationError
+from redis.exceptions import NoScriptError
 
 from ltv.errors import LtvError, StoreUnavailableError
 from ltv.events import MoneyEvent, Purchase, Refund
@@ -372,15 +373,29 @@ class HistoryImporter:
         users = [event.user for _, event in events]
         try:
             known = self._existing_customers(keys, users)
-            pipe = self.store.redis.pipeline(transaction=False)
-            for _, event in events:
-                self.store.record_in(pipe, event, self.policy)
-            results = pipe.execute(raise_on_error=False)
+            results = self._record_all([event for _, event in events])
             if not self.welcome:
                 self._skip_welcome(keys, set(users) - known)
         except REDIS_ERRORS as exc:
             raise StoreUnavailableError(f"import batch not stored: {exc}") from exc
-        return list(results)
+        return results
+
+    def _record_all(self, events: list[MoneyEvent]) -> list[object]:
+        """Pipelined script calls; a call that found no script ran nothing: redo it."""
+        results = self._pipeline_records(events)
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if missing:
+            self.store.load_scripts()
+            again = self._pipeline_records([events[i] for i in missing])
+            for i, result in zip(missing, again, strict=True):
+                results[i] = result
+        return results
+
+    def _pipeline_records(self, events: list[MoneyEvent]) -> list[object]:
+        pipe = self.store.redis.pipeline(transaction=False)
+        for event in events:
+            self.store.record_in(pipe, event, self.policy)
+        return list(pipe.execute(raise_on_error=False))
 
     def _existing_customers(self, keys: TenantKeys, users: list[str]) -> set[str]:
         unique = sorted(set(users))

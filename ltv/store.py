@@ -115,6 +115,14 @@ class LtvStore:
         )
         return result
 
+    def load_scripts(self) -> None:
+        """Load the script on every server (every primary of a cluster).
+
+        A pipeline that calls it by its digest then finds it everywhere; redis-py
+        loads it by itself only for plain pipelines, not cluster ones.
+        """
+        self.redis.script_load(self._record_script.script)
+
     def record_in(
         self, pipe: redis.client.Pipeline, event: AnyEvent, policy: LtvPolicy
     ) -> None:

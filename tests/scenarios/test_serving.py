@@ -162,7 +162,8 @@ def test_sigterm_stops_taking_events_finishes_those_in_flight_and_exits_0(
     bot, redis_url, emulator, tenant, store, tmp_path, redis_client
 ):
     env = bot_env(redis_url, emulator, 0, scheduler=True)
-    process = Process([sys.executable, "-m", "bot.cli", "serve"], env, tmp_path)
+    args = [sys.executable, "-X", "faulthandler", "-m", "bot.cli", "serve"]
+    process = Process(args, env, tmp_path)
     try:
         port = wait_for_port(process)
         wait_healthy(port, process)
@@ -170,7 +171,7 @@ def test_sigterm_stops_taking_events_finishes_those_in_flight_and_exits_0(
             f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET
         )
         statuses = deliver_while_stopping(replayer, tenant, process)
-        code = process.proc.wait(timeout=60)
+        code = wait_for_exit(process)
     finally:
         process.kill()
 
@@ -187,6 +188,17 @@ def test_sigterm_stops_taking_events_finishes_those_in_flight_and_exits_0(
     assert store.totals(tenant).interactions == EVENTS
     locks = f"{TenantKeys(tenant).prefix}lock:*"
     assert list(redis_client.scan_iter(match=locks)) == []
+
+
+def wait_for_exit(process: Process, timeout_s: float = 60.0) -> int:
+    """The exit code; on a hang, every thread's stack (faulthandler) in the failure."""
+    try:
+        return process.proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.proc.send_signal(signal.SIGABRT)
+        process.proc.wait(timeout=10)
+        process._reader.join(timeout=5)
+        pytest.fail(f"bot did not stop after SIGTERM:\n{process.log()[-6000:]}")
 
 
 def wait_for_port(process: Process) -> int:
