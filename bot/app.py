@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.commands import ephemeral, handle_ltv_command
 from bot.listeners import event_tenant, handle_member_joined, handle_message
 from bot.runtime import BotContext
+from bot.stats_chart import is_stats_chart_request, stats_chart_reply
 from ltv.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def register_listeners(app: App, ctx: BotContext) -> None:
         ack()
 
     @app.command("/ltv")
-    def on_ltv(body: dict[str, Any], context, ack: Ack) -> None:
+    def on_ltv(body: dict[str, Any], context, ack: Ack, client) -> None:
+        if is_stats_chart_request(str(body.get("text") or "")):  # issue 7
+            return ack(**stats_chart_reply(ctx, client, body, context))
         reply = handle_ltv_command(
             ctx,
             tenant=event_tenant(body, context),
