@@ -2,7 +2,8 @@
 
 The model columns are filled when a fitted model is stored in the tenant's
 ``model`` hash (BG/NBD parameters r, alpha, a, b, optionally Gamma-Gamma p,
-q, gamma, and the period its times are in); otherwise they are left empty.
+q, gamma, and ``time_unit_days``, the period its times are in, as
+ltv/model_store.py writes them); otherwise they are left empty.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def load_model(store: LtvStore, tenant: str) -> StoredModel | None:
         gamma_gamma: GammaGammaParams | None = GammaGammaParams.from_dict(fields)
     except ValueError:
         gamma_gamma = None
-    period_days = _float(fields.get("period_days"), DEFAULT_MODEL_PERIOD_DAYS)
+    # Issue 3's model store names it time_unit_days; weeks when absent.
+    unit = fields.get("time_unit_days") or fields.get("period_days")
+    period_days = _float(unit, DEFAULT_MODEL_PERIOD_DAYS)
     return StoredModel(bgnbd, gamma_gamma, period_days)
 
 

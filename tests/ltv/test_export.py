@@ -23,7 +23,7 @@ MODEL = {
     "p": "6.25",
     "q": "3.74",
     "gamma": "15.44",
-    "period_days": "7",
+    "time_unit_days": "7.0",
 }
 
 
