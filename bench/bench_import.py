@@ -7,7 +7,8 @@ measures what the imported customers take. Prints:
 
 - the bulk import: rows, purchases per second, and a second import of the same
   file (nothing changes: idempotent by order id);
-- Redis memory per customer and per purchase;
+- Redis memory per customer and per purchase, on CDNOW and on synthetic
+  customers (one purchase each, then four more each);
 - the demo's path on the same data (each purchase a signed Slack event posted
   to the Bolt app over HTTP, with joins), bounded in time, on the first
   customers' purchases; its purchases per second and the ratio.
@@ -30,7 +31,7 @@ from bot.demo import CdnowPurchase, DemoRun, build_deliveries, replay
 from bot.embedded_redis import EmbeddedRedis
 from bot.settings import Settings
 from ltv.clock import FixedClock
-from ltv.importer import HistoryImporter, read_cdnow_rows
+from ltv.importer import HistoryImporter, RawRow, read_cdnow_rows
 from ltv.store import LtvStore
 from ltv.workspace import WorkspaceConfig
 
@@ -39,6 +40,8 @@ IMPORT_TEAM = "TBENCHIMP1"
 REPLAY_TEAM = "TBENCHRPL1"
 NOW_S = 899_251_200  # 1998-07-01
 REPLAY_PURCHASES = 3_000
+SIZING_TEAM = "TBENCHSIZ1"
+SIZING_CUSTOMERS = 10_000
 
 
 def used_memory(client: redis.Redis) -> int:
@@ -68,6 +71,38 @@ def bench_import(client: redis.Redis, text: str) -> None:
         f"{grown / max(totals.purchases, 1):,.0f} bytes a purchase"
     )
     return first.rows_per_second
+
+
+def bench_sizing(client: redis.Redis, customers: int = SIZING_CUSTOMERS) -> None:
+    """Memory of N customers with one purchase, then of four more purchases each."""
+    store = LtvStore(client, clock=FixedClock(NOW_S))
+    importer = HistoryImporter(store, tenant=SIZING_TEAM, config=WorkspaceConfig())
+
+    def rows(round_: int) -> list[RawRow]:
+        return [
+            RawRow(
+                n,
+                f"USZ{n:07d}",
+                "19.99",
+                "USD",
+                str(NOW_S - 86_400 * round_),
+                f"size-{n}-{round_}",
+            )
+            for n in range(customers)
+        ]
+
+    start = used_memory(client)
+    importer.run(rows(0))
+    one = used_memory(client)
+    for round_ in range(1, 5):
+        importer.run(rows(round_))
+    five = used_memory(client)
+    per_customer = (one - start) / customers
+    per_purchase = (five - one) / (4 * customers)
+    print(
+        f"sizing: {customers:,} customers with 1 purchase: {per_customer:,.0f} bytes "
+        f"a customer; each further purchase: {per_purchase:,.0f} bytes"
+    )
 
 
 def replay_rows(text: str, limit: int) -> list[CdnowPurchase]:
@@ -116,6 +151,7 @@ def main(argv: list[str]) -> int:
         client = redis.Redis.from_url(embedded.url)
         try:
             import_rate = bench_import(client, text)
+            bench_sizing(client)
             replay_rate = bench_replay(embedded.url, text, args.replay_purchases)
         finally:
             client.close()
