@@ -60,7 +60,8 @@ def register_listeners(app: App, ctx: BotContext) -> None:
     @app.command("/ltv")
     def on_ltv(body: dict[str, Any], context, ack: Ack, client) -> None:
         if is_stats_chart_request(str(body.get("text") or "")):  # issue 7
-            return ack(**stats_chart_reply(ctx, client, body, context))
+            ack(**stats_chart_reply(ctx, client, body, context))
+            return
         reply = handle_ltv_command(
             ctx,
             tenant=event_tenant(body, context),

@@ -127,11 +127,13 @@ def tier_counts(values: list[int]) -> dict[str, Any]:
 
 def strategy_outcomes(store: LtvStore, tenant: str) -> dict[str, Any]:
     """Sent and skipped-by-reason counts per strategy, and feedback scores."""
-    entries = store.redis.xrevrange(TenantKeys(tenant).send_log, count=SENDLOG_READ)
+    entries = (
+        store.redis.xrevrange(TenantKeys(tenant).send_log, count=SENDLOG_READ) or []
+    )
     counts: Counter[str] = Counter()
     scores: Counter[str] = Counter()
     for _, raw in entries:
-        entry = {_s(k): _s(v) for k, v in raw.items()}
+        entry = {_s(k): _s(v) for k, v in (raw or {}).items()}
         outcome = entry.get("outcome", "?")
         reason = entry.get("reason", "")
         label = f"{entry.get('strategy', '?')}: {outcome}"

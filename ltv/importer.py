@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from redis.exceptions import NoScriptError
 
 from ltv.errors import LtvError, StoreUnavailableError
-from ltv.events import MoneyEvent, Purchase, Refund
+from ltv.events import Purchase, Refund
 from ltv.formula import LtvPolicy
 from ltv.keys import USER_ID, TenantKeys
 from ltv.money import convert, parse_amount
@@ -185,7 +185,7 @@ def parse_time_ms(text: str) -> int:
 
 def build_event(
     row: RawRow, tenant: str, user: str, config: WorkspaceConfig
-) -> MoneyEvent:
+) -> Purchase | Refund:
     """The event a row stands for; raises ValueError saying what is wrong."""
     if row.kind not in ("purchase", "refund"):
         raise ValueError(
@@ -214,7 +214,9 @@ def build_event(
     return _money_event(row, tenant, user, money, base.minor, at_ms)
 
 
-def _money_event(row, tenant, user, money, base_minor, at_ms) -> MoneyEvent:  # type: ignore[no-untyped-def]
+def _money_event(  # type: ignore[no-untyped-def]
+    row, tenant, user, money, base_minor, at_ms
+) -> Purchase | Refund:
     if row.kind == "refund":
         refund_id = f"{row.order}:{at_ms}:{money.currency}:{money.minor}"
         return Refund(
@@ -325,7 +327,7 @@ class HistoryImporter:
     def _import_batch(self, rows: list[RawRow], report: ImportReport) -> None:
         report.rows += len(rows)
         self._resolve_batch_emails(rows)
-        events: list[tuple[int, MoneyEvent]] = []
+        events: list[tuple[int, Purchase | Refund]] = []
         for row in rows:
             try:
                 events.append((row.line, self._event_for(row, report)))
@@ -338,7 +340,7 @@ class HistoryImporter:
         for (line, _event), result in zip(events, results, strict=True):
             self._count(line, result, report)
 
-    def _event_for(self, row: RawRow, report: ImportReport) -> MoneyEvent:
+    def _event_for(self, row: RawRow, report: ImportReport) -> Purchase | Refund:
         user = row.customer
         if is_email(user):
             resolved = self._emails.get(user.lower())
@@ -367,7 +369,7 @@ class HistoryImporter:
         for email in wanted:
             self._emails[email] = found.get(email)
 
-    def _send(self, events: list[tuple[int, MoneyEvent]]) -> list[object]:
+    def _send(self, events: list[tuple[int, Purchase | Refund]]) -> list[object]:
         """One pipeline per batch: each row's script call is atomic on its own."""
         keys = TenantKeys(self.tenant)
         users = [event.user for _, event in events]
@@ -380,7 +382,7 @@ class HistoryImporter:
             raise StoreUnavailableError(f"import batch not stored: {exc}") from exc
         return results
 
-    def _record_all(self, events: list[MoneyEvent]) -> list[object]:
+    def _record_all(self, events: list[Purchase | Refund]) -> list[object]:
         """Pipelined script calls; a call that found no script ran nothing: redo it."""
         results = self._pipeline_records(events)
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
@@ -391,7 +393,7 @@ class HistoryImporter:
                 results[i] = result
         return results
 
-    def _pipeline_records(self, events: list[MoneyEvent]) -> list[object]:
+    def _pipeline_records(self, events: list[Purchase | Refund]) -> list[object]:
         pipe = self.store.redis.pipeline(transaction=False)
         for event in events:
             self.store.record_in(pipe, event, self.policy)

@@ -149,7 +149,11 @@ def emulator(tenant: str) -> Iterator[SlackEmulator]:
 @pytest.fixture
 def bot(redis_client, redis_url, tenant, emulator, clock) -> Iterator[BotHarness]:
     runtime = build_runtime(
-        harness_settings(emulator, redis_url), clock=clock, redis_client=redis_client
+        harness_settings(emulator, redis_url),
+        clock=clock,
+        redis_client=redis_client,
+        # Strategy runs visit this test's tenant only, not others' in the same db.
+        tenants=lambda: [tenant],
     )
     server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
     replayer = SlackReplayer(
