@@ -144,8 +144,24 @@ def strategy_outcomes(store: LtvStore, tenant: str) -> dict[str, Any]:
     return {
         "labels": labels,
         "counts": [counts[label] for label in labels],
-        "scores": dict(sorted(scores.items())),
+        "scores": {**dict(sorted(scores.items())), **feedback_ratings(store, tenant)},
     }
+
+
+def feedback_ratings(store: LtvStore, tenant: str) -> dict[str, str]:
+    """Count and mean per rating kind from the feedback strategy's totals hash."""
+    raw = store.redis.hgetall(f"{TenantKeys(tenant).prefix}feedback:totals")
+    totals = {_s(k): _s(v) for k, v in raw.items()}
+    ratings = {}
+    for name in sorted(totals):
+        if not name.endswith("_count"):
+            continue
+        kind = name.removesuffix("_count")
+        count = int(totals[name] or 0)
+        if count > 0:
+            mean = int(totals.get(f"{kind}_sum", "0")) / count
+            ratings[kind] = f"{count} ratings, mean {mean:.2f}"
+    return ratings
 
 
 def _s(value: bytes | str) -> str:

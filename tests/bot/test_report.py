@@ -104,6 +104,8 @@ def seeded(store, tenant, redis_client):
         if score:
             fields["score"] = score
         redis_client.xadd(TenantKeys(tenant).send_log, fields)
+    totals = f"{TenantKeys(tenant).prefix}feedback:totals"
+    redis_client.hset(totals, mapping={"csat_count": 4, "csat_sum": 17})
     return tenant
 
 
@@ -121,7 +123,7 @@ def test_report_loads_in_chromium_without_console_messages_and_draws_every_chart
         drawn = re.search(rf'<figure id="{chart}"[^>]*data-drawn="(\d+)"', dom)
         assert drawn is not None, f"chart {chart} did not draw"
         assert int(drawn.group(1)) > 0, f"chart {chart} drew no marks"
-    assert "feedback scores — 5: 1" in dom
+    assert "feedback scores — 5: 1, csat: 4 ratings, mean 4.25" in dom
 
 
 def test_report_data_counts_match_the_store(store, seeded):
