@@ -333,12 +333,38 @@ class HistoryImporter:
                 events.append((row.line, self._event_for(row, report)))
             except (ValueError, LtvError, ValidationError) as exc:
                 report.rejected.append(Rejection(row.line, _reason(exc)))
+        events = self._drop_orders_known_elsewhere(events, report)
         if not events:
             return
 
         results = self._send(events)
         for (line, _event), result in zip(events, results, strict=True):
             self._count(line, result, report)
+
+    def _drop_orders_known_elsewhere(
+        self, events: list[tuple[int, Purchase | Refund]], report: ImportReport
+    ) -> list[tuple[int, Purchase | Refund]]:
+        """A purchase whose order id is already stored from elsewhere (an order
+        notice in Slack) would count twice; it is rejected instead."""
+        purchases = [(line, e) for line, e in events if isinstance(e, Purchase)]
+        if not purchases:
+            return events
+        digests = [e.order_digest for _, e in purchases]
+        try:
+            owners = self.store.redis.hmget(TenantKeys(self.tenant).orders, digests)
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailableError(f"import batch not stored: {exc}") from exc
+        clashing = {
+            line
+            for (line, event), owner in zip(purchases, owners, strict=True)
+            if owner is not None and _text(owner) != event.ref
+        }
+        for line, event in purchases:
+            if line in clashing:
+                report.rejected.append(
+                    Rejection(line, f"order {event.order_id!r} is already recorded")
+                )
+        return [(line, e) for line, e in events if line not in clashing]
 
     def _event_for(self, row: RawRow, report: ImportReport) -> Purchase | Refund:
         user = row.customer

@@ -211,3 +211,24 @@ def test_progress_bar_goes_to_the_stream_given(store, tenant):
     importer(store, tenant).run(read_csv_rows(CSV, Columns()), total=4, progress=out)
 
     assert "4/4 rows" in out.getvalue()
+
+
+def test_an_order_already_announced_in_slack_is_not_counted_twice(store, tenant):
+    notice = Purchase(
+        tenant=tenant,
+        user="U0000AAA1",
+        at_ms=1_704_412_800_000,
+        event_id="EvSLACK1",
+        source_ref="CORDERS:1704412800.000100",
+        amount=Money(1000, "USD"),
+        base_amount_minor=1000,
+        order_id="A-1",
+    )
+    store.record(notice, CONFIG.policy())
+
+    report = run_csv(store, tenant, CSV)
+
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "order 'A-1' is already recorded")
+    ]
+    assert store.customer(tenant, "U0000AAA1").purchases == 2
