@@ -132,13 +132,23 @@ def post(replayer: SlackReplayer, payload: dict) -> int:
         return 0
 
 
+GUNICORN = ["-m", "gunicorn", "-c", "python:bot.wsgi", "bot.wsgi:create_app()"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*GUNICORN, "--workers", "2", "--bind", "127.0.0.1:{port}"],
+        ["-m", "bot.cli", "serve", "--workers", "2"],
+    ],
+    ids=["gunicorn-command", "ltv-bot-serve-workers"],
+)
 def test_gunicorn_with_two_workers_answers_healthz_and_a_signed_event(
-    redis_url, emulator, tenant, store, tmp_path
+    command, redis_url, emulator, tenant, store, tmp_path
 ):
     port = free_port()
     env = bot_env(redis_url, emulator, port, scheduler=True)
-    args = [sys.executable, "-m", "gunicorn", "-c", "python:bot.wsgi"]
-    args += ["bot.wsgi:create_app()", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    args = [sys.executable, *(part.format(port=port) for part in command)]
     process = Process(args, env, tmp_path)
     try:
         wait_healthy(port, process)
