@@ -26,7 +26,7 @@ from ltv.errors import LtvError, StoreUnavailableError
 from ltv.events import Purchase, Refund
 from ltv.formula import LtvPolicy
 from ltv.keys import USER_ID, TenantKeys
-from ltv.money import convert, parse_amount
+from ltv.money import Money, convert, parse_amount
 from ltv.store import REDIS_ERRORS, LtvStore, RecordStatus
 from ltv.workspace import WorkspaceConfig
 
@@ -214,9 +214,10 @@ def build_event(
     return _money_event(row, tenant, user, money, base.minor, at_ms)
 
 
-def _money_event(  # type: ignore[no-untyped-def]
-    row, tenant, user, money, base_minor, at_ms
+def _money_event(
+    row: RawRow, tenant: str, user: str, money: Money, base_minor: int, at_ms: int
 ) -> Purchase | Refund:
+    """Event id and source ref come from the order id, so a re-import is a no-op."""
     if row.kind == "refund":
         refund_id = f"{row.order}:{at_ms}:{money.currency}:{money.minor}"
         return Refund(
