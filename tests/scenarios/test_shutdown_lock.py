@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 
+from bot.composition import build_runtime
 from ltv.keys import TenantKeys
 from strategies.delivery import RunReport
 from strategies.scheduling import run_strategy_job
+from tests.conftest import client_for
+from tests.scenarios.conftest import harness_settings
 
 WAIT_S = 10.0
 
@@ -33,13 +36,19 @@ class SlowStrategy:
 
 
 def test_close_waits_for_the_running_job_and_the_lock_is_released(
-    bot, tenant, redis_client
+    emulator, redis_url, tenant, redis_client, clock
 ):
-    runtime = bot.runtime
+    # A client of its own: close() closes it, and a closed cluster client
+    # cannot be used again by the fixtures' clean-up.
+    runtime = build_runtime(
+        harness_settings(emulator, redis_url),
+        clock=clock,
+        redis_client=client_for(redis_url),
+        tenants=lambda: [tenant],
+    )
     lock_key = TenantKeys(tenant).lock("run_onboarding")
     slow = SlowStrategy(lock_key, redis_client)
     runtime.runner.strategies["onboarding"] = slow
-    runtime.runner._tenants = lambda: [tenant]
     runtime.start_scheduler(every_seconds=3600)
     runtime.scheduler.add_job(run_strategy_job, args=["onboarding"], id="now")
     assert slow.started.wait(WAIT_S)
