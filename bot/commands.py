@@ -7,6 +7,8 @@ a message payload. Other modules add theirs with :func:`register_subcommand`.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,10 +300,53 @@ def _is_currency_code(token: str) -> bool:
     return True
 
 
+AMOUNT_PUNCTUATION = frozenset(".,'’()+-−")
+CURRENCY_PREFIX = re.compile(r"^[A-Za-z]{1,3}(?=\W)")
+
+
+def is_amount_token(token: str, *, is_last: bool) -> bool:
+    """Digits, separators, signs and currency signs, or a currency code alone.
+
+    A lower-case code counts only as the last word, so a note such as
+    "50 all good" is not read as Albanian lek.
+    """
+    if _is_currency_code(token):
+        return token.isupper() or is_last
+    body = CURRENCY_PREFIX.sub("", token)
+    return bool(body) and all(
+        ch.isdigit() or ch in AMOUNT_PUNCTUATION or unicodedata.category(ch) == "Sc"
+        for ch in body
+    )
+
+
 def read_amount_tokens(tokens: list[str]) -> tuple[str, list[str]]:
-    """The amount text (with a following currency code) and what comes after it."""
-    taken = 2 if len(tokens) > 1 and _is_currency_code(tokens[1]) else 1
+    """The amount text and what comes after it.
+
+    Every leading token that can be part of an amount is taken, so "12,50 €",
+    "USD 50" and "$1 234.50" reach the parser whole; the parser then refuses
+    what is not one amount (two numbers, two currencies) instead of the
+    command guessing.
+    """
+    taken = 0
+    while taken < len(tokens) and is_amount_token(
+        tokens[taken], is_last=taken == len(tokens) - 1
+    ):
+        taken += 1
+    taken = max(taken, 1)
     return " ".join(tokens[:taken]), tokens[taken:]
+
+
+def split_refund_tokens(tokens: list[str]) -> tuple[str, list[str]]:
+    """A refund's amount and the order it names: the last word, when there are
+    several and it is not a currency, is the order (order ids are often bare
+    numbers, so "5 1" is $5 against order 1)."""
+    last = tokens[-1]
+    is_currency = _is_currency_code(last) or all(
+        unicodedata.category(ch) == "Sc" for ch in last
+    )
+    if len(tokens) > 1 and not is_currency:
+        return " ".join(tokens[:-1]), [last]
+    return read_amount_tokens(tokens)
 
 
 def purchase(
@@ -334,7 +379,7 @@ def refund(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[st
     user, rest, problem = split_people(ctx, args)
     if problem or user is None or not rest:
         return ephemeral(problem or usage)
-    amount_text, order_tokens = read_amount_tokens(rest)
+    amount_text, order_tokens = split_refund_tokens(rest)
     if len(order_tokens) > 1:
         return ephemeral(usage)
     outcome = log_money_event(
@@ -401,7 +446,9 @@ def _outcome_sentence(
 
 def _first_line(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return str(exc.errors()[0].get("msg", "the input was not valid"))
+        message = str(exc.errors()[0].get("msg", "the input was not valid"))
+        # pydantic prefixes messages raised by validators; people need only ours.
+        return message.removeprefix("Value error, ")
     return str(exc).splitlines()[0]
 
 

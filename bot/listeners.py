@@ -36,6 +36,7 @@ from bot.translate import (
 from ltv.errors import InvalidIdError, LtvError
 from ltv.events import AnyEvent, Interaction, Purchase, Refund, Void
 from ltv.keys import TenantKeys
+from ltv.store import RecordResult, RecordStatus
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def is_bot_post(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id") or event.get("subtype") == "bot_message")
 
 
-def record(ctx: BotContext, event: AnyEvent) -> None:
+def record(ctx: BotContext, event: AnyEvent) -> RecordResult:
     config = ctx.configs.load(event.tenant)
     result = ctx.store.record(event, config.policy())
     kind = type(event).__name__.lower()
@@ -74,6 +75,7 @@ def record(ctx: BotContext, event: AnyEvent) -> None:
         type(event).__name__.lower(),
         result.status,
     )
+    return result
 
 
 def handle_message(
@@ -155,6 +157,11 @@ def record_order_notice(
         if is_bot_post(message):
             record_unmatched(ctx.store.redis, tenant, channel, ts, reason or "no_match")
         return
+    if not is_bot_post(message):
+        # Order notices come from the shop's app; a person typing one is not a
+        # purchase (agents log purchases with /ltv purchase).
+        record_unmatched(ctx.store.redis, tenant, channel, ts, "not_from_an_app")
+        return
     try:
         money_event = money_event_from_notice(
             tenant,
@@ -174,7 +181,10 @@ def record_order_notice(
         )
         return
     ctx.store.register_tenant(tenant)
-    record(ctx, money_event)
+    result = record(ctx, money_event)
+    if result.status is RecordStatus.REFUSED:
+        # A refused refund or edit is listed for admins, not silently dropped.
+        record_unmatched(ctx.store.redis, tenant, channel, ts, result.reason)
 
 
 def read_notice(

@@ -35,7 +35,7 @@ HELP_TEXT = f"""{HELP_HEAD}
 # strategy's settings replace these defaults (see tier_thresholds).
 Tiers = tuple[tuple[str, int], ...]
 TIERS: Tiers = (
-    ("Member", 0),
+    ("Starter", 0),
     ("Bronze", 10_000),
     ("Silver", 50_000),
     ("Gold", 200_000),

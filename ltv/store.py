@@ -32,6 +32,7 @@ class RecordStatus(StrEnum):
 # replies to people (the command layer adds the amounts it knows).
 REASON_TEXT: dict[str, str] = {
     "refund_too_large": "the refund is larger than the customer's net revenue",
+    "order_already_recorded": "a purchase with that order id is already recorded",
     "refund_exceeds_order": "the refund is larger than what is left of that order",
     "order_unknown": "no purchase of this customer carries that order id",
     "refund_order_changed": "an edited refund cannot name a different order",

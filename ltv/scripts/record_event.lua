@@ -191,9 +191,20 @@ local function edit_purchase(record)
   return {'recorded', 'edited'}
 end
 
+local function order_taken()
+  -- An order id names one purchase: a second message, import row or command
+  -- carrying the same id is refused, never counted twice.
+  if ARGV[10] == '' then return false end
+  local owner = redis.call('HGET', KEYS[12], ARGV[10])
+  return owner and owner ~= ref
+end
+
 local function record_purchase()
   local existing = redis.call('HGET', KEYS[5], ref)
-  if not existing then return new_purchase() end
+  if not existing then
+    if order_taken() then return {'refused', 'order_already_recorded'} end
+    return new_purchase()
+  end
   local record = split(existing)
   if record.user ~= user or record.kind ~= 'purchase' then
     return {'refused', 'ref_belongs_elsewhere'}

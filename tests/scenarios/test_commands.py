@@ -206,7 +206,7 @@ def test_stats_shows_totals_averages_tiers_and_strategy_counts(bot):
     assert "Customers: 2" in reply["text"]
     assert "Revenue: $100.00" in reply["text"]
     assert "Average purchase value: $50.00" in reply["text"]
-    assert "*Tiers* Member 0, Bronze 1, Silver 0, Gold 1" in str(reply["blocks"])
+    assert "*Tiers* Starter 0, Bronze 1, Silver 0, Gold 1" in str(reply["blocks"])
 
 
 @pytest.mark.parametrize(
