@@ -17,17 +17,32 @@ from bot.tasks import add_task_parsers, run_task
 logger = logging.getLogger("bot")
 
 
+NOISY_LOGGERS = ("slack_bolt", "slack_sdk", "apscheduler", "urllib3")
+
+
+class LibraryChatterFilter(logging.Filter):
+    """Drops the HTTP libraries' records below WARNING.
+
+    Bolt gives each middleware a logger of its own, levelled like the root
+    at creation, and logs whole request bodies (customer text) at INFO when a
+    signature fails; setting the parents' level alone does not reach those.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        is_library = record.name.split(".", 1)[0].split(":", 1)[0] in NOISY_LOGGERS
+        return not is_library or record.levelno >= logging.WARNING
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    # Request-level chatter of the HTTP libraries stays out of INFO.
-    for noisy in ("slack_bolt", "slack_sdk", "apscheduler", "urllib3"):
-        logging.getLogger(noisy).setLevel(
-            max(logging.WARNING, logging.getLevelName(level))
-        )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(LibraryChatterFilter())
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def load_settings() -> Settings:

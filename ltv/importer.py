@@ -183,8 +183,12 @@ def parse_time_ms(text: str) -> int:
     return round(moment.timestamp() * 1000)
 
 
+# History can't be later than now; a day of slack covers time zones.
+FUTURE_TOLERANCE_MS = 86_400_000
+
+
 def build_event(
-    row: RawRow, tenant: str, user: str, config: WorkspaceConfig
+    row: RawRow, tenant: str, user: str, config: WorkspaceConfig, *, now_ms: int
 ) -> Purchase | Refund:
     """The event a row stands for; raises ValueError saying what is wrong."""
     if row.kind not in ("purchase", "refund"):
@@ -210,6 +214,10 @@ def build_event(
             "as positive amounts with kind=refund"
         )
     at_ms = parse_time_ms(row.time)
+    if at_ms > now_ms + FUTURE_TOLERANCE_MS:
+        raise ValueError(
+            f"time {row.time!r} is in the future; history must be dated up to today"
+        )
     base = convert(money, config.base_currency, config.rates)
     return _money_event(row, tenant, user, money, base.minor, at_ms)
 
@@ -380,7 +388,9 @@ class HistoryImporter:
                 f"customer {user!r} is neither a Slack user id (U0123ABCD) nor an "
                 "email address"
             )
-        return build_event(row, self.tenant, user, self.config)
+        return build_event(
+            row, self.tenant, user, self.config, now_ms=self.store.clock.now_s() * 1000
+        )
 
     def _resolve_batch_emails(self, rows: list[RawRow]) -> None:
         wanted = sorted(

@@ -30,6 +30,12 @@ U0000AAA1,5.00,USD,2024-01-08,A-1,refund
 """
 
 
+@pytest.fixture(autouse=True)
+def end_of_2024(clock):
+    """The history below is all from 2024; "now" is after it."""
+    clock.set(1_735_603_200)  # 2024-12-31T00:00:00Z
+
+
 def importer(store, tenant, **kwargs) -> HistoryImporter:
     emails = {"ada@example.com": "U0000ADA1"}
     return HistoryImporter(
@@ -82,11 +88,12 @@ someone,5,USD,2024-01-05,B-7,purchase
 U0000AAA1,€5,USD,2024-01-05,B-8,purchase
 U0000AAA1,5,USD,2024-01-05,,purchase
 U0000AAA1,5,USD,2024-01-05,B-9,gift
+U0000AAA1,2,USD,2099-01-01,B-10,purchase
 """
     report = run_csv(store, tenant, text)
 
     reasons = {r.line: r.reason for r in report.rejected}
-    assert sorted(reasons) == list(range(2, 12))
+    assert sorted(reasons) == list(range(2, 13))
     assert "ten dollars" in reasons[2]
     assert "nobody@example.com" in reasons[3]
     assert "not a date" in reasons[4]
@@ -97,6 +104,9 @@ U0000AAA1,5,USD,2024-01-05,B-9,gift
     assert "currency column" in reasons[9]
     assert "order id is empty" in reasons[10]
     assert "gift" in reasons[11]
+    assert reasons[12] == (
+        "time '2099-01-01' is in the future; history must be dated up to today"
+    )
     assert report.unknown_emails == {"nobody@example.com"}
     assert report.recorded == 0
     assert store.customer(tenant, "U0000AAA1") is None
