@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -22,6 +23,8 @@ from ltv.store import LtvStore
 logger = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
+SLACK_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+SLACK_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 
 
 def wsgi_app(app: App, store: LtvStore) -> Callable[..., Iterable[bytes]]:
@@ -31,9 +34,29 @@ def wsgi_app(app: App, store: LtvStore) -> Callable[..., Iterable[bytes]]:
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
             return health(store, start_response)
+        if not has_wellformed_signature(environ):
+            return refuse_unsigned(environ, start_response)
         return slack(environ, start_response)
 
     return application
+
+
+def has_wellformed_signature(environ: dict[str, Any]) -> bool:
+    """Slack's signature headers are of the shape Bolt's verifier can check.
+
+    Bolt answers 401 to a wrong signature but fails with a 500 on a timestamp
+    that is not a number or a signature with non-ASCII characters; such requests
+    are refused here, before Bolt reads them.
+    """
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    return bool(SLACK_TIMESTAMP.match(timestamp) and SLACK_SIGNATURE.match(signature))
+
+
+def refuse_unsigned(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    logger.info("request refused: missing or malformed slack signature headers")
+    start_response("401 Unauthorized", [("Content-Type", "application/json")])
+    return [b'{"error":"invalid request"}']
 
 
 def health(store: LtvStore, start_response: Any) -> Iterable[bytes]:
