@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import redis
 from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 
@@ -18,6 +19,14 @@ logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "The LTV bot is temporarily unavailable, please try again in a minute."
 FAILED = "Sorry, something went wrong on our side. Please try again."
+# Redis failures met outside the store (config reads, role caches) mean the
+# same as StoreUnavailableError: nothing was stored, answer so Slack retries.
+REDIS_UNAVAILABLE = (
+    StoreUnavailableError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.BusyLoadingError,
+)
 
 
 def build_app(
@@ -75,9 +84,9 @@ def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     message, since Slack does not retry them.
     """
     is_command = isinstance(body, dict) and "command" in body
-    unavailable = isinstance(error, StoreUnavailableError)
+    unavailable = isinstance(error, REDIS_UNAVAILABLE)
     if unavailable:
-        logger.warning("store unavailable: %s", type(error.__cause__).__name__)
+        logger.warning("store unavailable: %s", type(error.__cause__ or error).__name__)
     else:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
     if not is_command:
