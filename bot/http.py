@@ -70,6 +70,9 @@ def health(store: LtvStore, start_response: Any) -> Iterable[bytes]:
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections in a burst of
+    # Slack deliveries; the kernel caps this at net.core.somaxconn.
+    request_queue_size = 128
 
 
 class QuietHandler(WSGIRequestHandler):
