@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.commands import ephemeral, handle_ltv_command
 from bot.listeners import event_tenant, handle_member_joined, handle_message
 from bot.runtime import BotContext
-from ltv.errors import StoreUnavailableError
+from ltv.errors import InvalidIdError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     message, since Slack does not retry them.
     """
     is_command = isinstance(body, dict) and "command" in body
+    if isinstance(error, InvalidIdError):
+        return refuse_bad_id(error, is_command=is_command)
     unavailable = isinstance(error, REDIS_UNAVAILABLE)
     if unavailable:
         logger.warning("store unavailable: %s", type(error.__cause__ or error).__name__)
@@ -92,6 +94,21 @@ def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     if not is_command:
         return BoltResponse(status=500, body="")
     reply = ephemeral(UNAVAILABLE if unavailable else FAILED)
+    return BoltResponse(
+        status=200, body=json.dumps(reply), headers={"content-type": "application/json"}
+    )
+
+
+def refuse_bad_id(error: InvalidIdError, *, is_command: bool) -> BoltResponse:
+    """A payload naming an id of the wrong shape: refused, stored nowhere.
+
+    An event is acknowledged (a retry would carry the same id); a command gets
+    one sentence naming what could not be read.
+    """
+    logger.warning("request refused: unreadable %s", error.kind)
+    if not is_command:
+        return BoltResponse(status=200, body="")
+    reply = ephemeral(f"Sorry, that request carried a {error.kind} I could not read.")
     return BoltResponse(
         status=200, body=json.dumps(reply), headers={"content-type": "application/json"}
     )

@@ -136,7 +136,9 @@ def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # t
     from bot.http import HttpServer, wsgi_app
 
     server = HttpServer(
-        wsgi_app(runtime.app, runtime.store), settings.host, settings.port
+        wsgi_app(runtime.app, runtime.store, settings.slack_signing_secret),
+        settings.host,
+        settings.port,
     )
     server.start()
     logger.info(

@@ -152,8 +152,11 @@ def start_bot(
         harness_settings(emulator, redis_url),
         clock=clock,
         redis_client=redis_client_for(redis_url),
+        tenants=lambda: [tenant],
     )
-    server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store, SIGNING_SECRET), "127.0.0.1", 0
+    ).start()
     replayer = SlackReplayer(
         f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET
     )

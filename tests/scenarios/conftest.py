@@ -148,10 +148,17 @@ def emulator(tenant: str) -> Iterator[SlackEmulator]:
 
 @pytest.fixture
 def bot(redis_client, redis_url, tenant, emulator, clock) -> Iterator[BotHarness]:
+    # Strategy runs see only this test's tenant, not those of tests running
+    # at the same time on the shared database.
     runtime = build_runtime(
-        harness_settings(emulator, redis_url), clock=clock, redis_client=redis_client
+        harness_settings(emulator, redis_url),
+        clock=clock,
+        redis_client=redis_client,
+        tenants=lambda: [tenant],
     )
-    server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store, SIGNING_SECRET), "127.0.0.1", 0
+    ).start()
     replayer = SlackReplayer(
         f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET
     )
