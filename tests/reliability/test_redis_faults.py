@@ -7,6 +7,7 @@ import time
 
 from slack_bolt.request import BoltRequest
 
+from bot.app import UNAVAILABLE
 from ltv.keys import TenantKeys
 from tests.reliability.replaying import (
     deliver,
@@ -183,3 +184,34 @@ def test_a_replay_with_redis_killed_midway_ends_as_one_without_the_fault(
     clean = snapshot(own_redis.client(), clean_tenant)
     assert faulty == clean
     assert faulty["totals"][b"purchases"] == b"24"
+
+
+def test_connections_closed_by_redis_when_idle_are_reopened(own_bot, own_redis):
+    admin = own_redis.client()
+    first = own_bot.replayer.post_event(purchase_payload(own_bot.tenant, "EvIDLE0001"))
+    admin.config_set("timeout", 1)
+    # Redis closes idle clients in its own cron; its clock cannot be injected.
+    deadline = time.monotonic() + 10
+    while len(admin.client_list(_type="normal")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    idle_closed = len(admin.client_list(_type="normal")) == 1
+
+    text = f"Order 56 paid: $1.00 by <@{CUSTOMER}>"
+    second = own_bot.replayer.post_event(
+        envelope(own_bot.tenant, "EvIDLE0002", order_event(text, "1700000101.000100"))
+    )
+
+    assert idle_closed
+    assert (first.status, second.status) == (200, 200)
+    assert own_bot.customer().purchases == 2
+
+
+def test_a_command_while_redis_is_hung_says_so_in_one_sentence(own_bot, own_redis):
+    own_redis.freeze()
+    try:
+        reply = own_bot.command("UAGENT0001", f"<@{CUSTOMER}>").json()
+    finally:
+        own_redis.thaw()
+
+    assert reply["text"] == UNAVAILABLE
+    assert reply["response_type"] == "ephemeral"
