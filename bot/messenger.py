@@ -74,7 +74,7 @@ def _failure_of(exc: SlackApiError) -> tuple[int, str, float]:
     # slack_sdk puts the start of a non-JSON body (an HTML error page) in
     # "error"; only Slack's own snake_case codes are kept as the code.
     is_code = isinstance(error, str) and ERROR_CODE.match(error)
-    code = error if is_code else f"http_{status}"
+    code = str(error) if is_code else f"http_{status}"
     retry_after = float(exc.response.headers.get("Retry-After", 0) or 0)
     return status, code, retry_after
 

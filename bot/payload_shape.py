@@ -128,7 +128,7 @@ def event_problem(event: object) -> str | None:
     kind = event.get("type")
     if not isinstance(kind, TEXT):
         return "field event.type has the wrong type"
-    spec = dict(EVENT)
+    spec: dict[str, Any] = dict(EVENT)
     if kind in OBJECT_ACTOR_EVENTS:
         spec.update(user=(str, dict, NoneType), channel=(str, dict, NoneType))
     return fields_problem(event, spec, "event.")
