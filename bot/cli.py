@@ -123,9 +123,9 @@ def serve(settings: Settings) -> int:
 
 
 def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.socket_mode import CheckedSocketModeHandler
 
-    handler = SocketModeHandler(runtime.app, app_token)
+    handler = CheckedSocketModeHandler(runtime.app, app_token)
     handler.connect()
     logger.info("socket mode connected")
     stop.wait()
