@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 class CheckedSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler behind the same shape check as HTTP mode."""
 
-    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         problem = payload_problem(req.payload)
         if problem is None:
             super().handle(client, req)
