@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="show who would get what; send nothing"
     )
+    rebuild = commands.add_parser(
+        "rebuild", help="recompute every aggregate and index from the event stream"
+    )
+    rebuild.add_argument(
+        "--tenant", default=None, help="one workspace or org id (default: all)"
+    )
     return parser
 
 
@@ -85,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
+    if args.command == "rebuild":
+        return run_rebuild(settings, args.tenant)
     return serve(settings)
 
 
@@ -97,6 +105,32 @@ def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:
             sys.stdout.write(f"{report.strategy} {report.tenant}: {report.summary()}\n")
     finally:
         runtime.close()
+    return 0
+
+
+def run_rebuild(settings: Settings, tenant: str | None) -> int:
+    """Rebuild one tenant, or every known tenant, from its event stream."""
+    from bot.composition import open_redis, workspace_defaults
+    from ltv.clock import SystemClock
+    from ltv.rebuild import Rebuilder
+    from ltv.store import LtvStore
+    from ltv.workspace import WorkspaceConfigStore
+
+    client, embedded = open_redis(settings)
+    store = LtvStore(client, clock=SystemClock())
+    configs = WorkspaceConfigStore(client, defaults=workspace_defaults(settings))
+    rebuilder = Rebuilder(store, policy=lambda t: configs.load(t).policy())
+    try:
+        for name in [tenant] if tenant else store.tenants():
+            report = rebuilder.rebuild(name)
+            sys.stdout.write(
+                f"rebuilt {report.tenant}: {report.events} events, "
+                f"{report.customers} customers\n"
+            )
+    finally:
+        client.close()
+        if embedded is not None:
+            embedded.stop()
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.prediction_view import model_estimate_blocks
 from bot.roles import Role
 from bot.runtime import BotContext
 from bot.translate import to_base_currency
@@ -121,7 +122,8 @@ def lookup_customer(ctx: BotContext, tenant: str, user: str) -> dict[str, Any]:
     currency = config.base_currency
     return ephemeral(
         card_fallback_text(record, breakdown, currency),
-        customer_card(record, breakdown, currency),
+        customer_card(record, breakdown, currency)
+        + model_estimate_blocks(ctx, tenant, user, currency),
     )
 
 

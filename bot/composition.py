@@ -24,6 +24,7 @@ from ltv.clock import Clock, SystemClock
 from ltv.store import LtvStore
 from ltv.workspace import WorkspaceConfig, WorkspaceConfigStore
 from strategies.delivery import SendLedger
+from strategies.model_refit import schedule_model_refit
 from strategies.onboarding import OnboardingStrategy
 from strategies.scheduling import (
     StrategyRunner,
@@ -102,6 +103,12 @@ class Runtime:
             self.settings.onboarding_cron,
             self.settings.scheduler_timezone,
             every_seconds=every_seconds,
+        )
+        schedule_model_refit(
+            self.scheduler,
+            self.store,
+            self.settings.scheduler_timezone,
+            self.settings.model_refit_cron,
         )
         self.scheduler.start()
         logger.info(

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     onboarding_cron: str = Field(default="*/5 * * * *", alias="LTV_ONBOARDING_CRON")
     scheduler_timezone: str = Field(default="UTC", alias="LTV_SCHEDULER_TIMEZONE")
     scheduler_enabled: bool = Field(default=True, alias="LTV_SCHEDULER_ENABLED")
+    model_refit_cron: str = Field(default="30 3 * * *", alias="LTV_MODEL_REFIT_CRON")
 
     @field_validator("orders_channels", "admin_users", "agent_users", mode="before")
     @classmethod

@@ -28,6 +28,25 @@ class RecordStatus(StrEnum):
     IGNORED = "ignored"
 
 
+# One sentence per reason the recording script refuses or skips an event, for
+# replies to people (the command layer adds the amounts it knows).
+REASON_TEXT: dict[str, str] = {
+    "refund_too_large": "the refund is larger than the customer's net revenue",
+    "refund_exceeds_order": "the refund is larger than what is left of that order",
+    "order_unknown": "no purchase of this customer carries that order id",
+    "refund_order_changed": "an edited refund cannot name a different order",
+    "edit_below_refunds": "the edited amount is below what was already refunded",
+    "ref_belongs_elsewhere": "that message already records another customer's "
+    "purchase or refund",
+    "purchase_voided": "that purchase was deleted",
+    "refund_voided": "that refund was deleted",
+    "order_voided": "the order that refund names was deleted",
+    "ref_unknown": "there is no purchase or refund from that message",
+    "same_amount": "the amount did not change",
+    "already_voided": "it was already deleted",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RecordResult:
     status: RecordStatus
@@ -37,6 +56,11 @@ class RecordResult:
     def is_stored(self) -> bool:
         """True when Redis now holds the event's effect (new or already there)."""
         return self.status is not RecordStatus.REFUSED
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as one sentence for people, e.g. for a refused refund."""
+        return REASON_TEXT.get(self.reason, self.reason.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +121,8 @@ class LtvStore:
         self, event: AnyEvent, policy: LtvPolicy, *, rebuilding: bool = False
     ) -> RecordResult:
         """Apply one event in a single atomic step; a replay is a harmless no-op."""
-        keys = TenantKeys(event.tenant)
         args = self._script_args(event, policy, rebuilding=rebuilding)
-        try:
-            status, reason = self._record_script(
-                keys=self._script_keys(keys, event.user), args=args
-            )
-        except REDIS_ERRORS as exc:
-            raise StoreUnavailableError(f"could not record event: {exc}") from exc
-        result = RecordResult(RecordStatus(_text(status)), _text(reason))
+        result = self.apply(TenantKeys(event.tenant), event.user, args)
         logger.debug(
             "event tenant=%s user=%s kind=%s status=%s",
             event.tenant,
@@ -114,6 +131,24 @@ class LtvStore:
             result.status,
         )
         return result
+
+    def apply(self, keys: TenantKeys, user: str, args: list[str | int]) -> RecordResult:
+        """Run the recording script on `keys` (live, or a rebuild's fresh keys)."""
+        try:
+            status, reason = self._record_script(
+                keys=self._script_keys(keys, user), args=args
+            )
+        except REDIS_ERRORS as exc:
+            raise StoreUnavailableError(f"could not record event: {exc}") from exc
+        return RecordResult(RecordStatus(_text(status)), _text(reason))
+
+    def policy_args(self, policy: LtvPolicy) -> list[str | int]:
+        """ARGV[11..13] of the script: now, lifespan and period, for the LTV score."""
+        return [
+            self.clock.now_s() * 1000,
+            str(float(policy.lifespan_periods)),
+            policy.period_seconds * 1000,
+        ]
 
     def register_tenant(self, tenant: str) -> None:
         self.redis.sadd(TENANTS_KEY, TenantKeys(tenant).tenant)
@@ -154,9 +189,7 @@ class LtvStore:
             currency,
             original,
             detail,
-            self.clock.now_s() * 1000,
-            str(float(policy.lifespan_periods)),
-            policy.period_seconds * 1000,
+            *self.policy_args(policy),
             event.extra_json(),
             "1" if rebuilding else "0",
         ]

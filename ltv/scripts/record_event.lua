@@ -31,6 +31,11 @@
 -- ARGV[14] extra JSON kept in the stream entry (user team, note)
 -- ARGV[15] "1" when rebuilding from the stream: no stream append, no onboarding
 --
+-- A purchase or refund whose ref is already stored is an edit of it (a changed
+-- message): the amount is replaced under the same checks, never added again.
+-- A void of a purchase takes its order-linked refunds' money with it; voiding
+-- such a refund afterwards changes no money.
+--
 -- Returns {status, reason}: status is recorded | duplicate | unchanged | refused |
 -- ignored; reason says why for the last three.
 
@@ -214,9 +219,46 @@ local function refund_order(order_id)
   return nil
 end
 
+local function linked_order(order_id)
+  local order_ref = redis.call('HGET', KEYS[12], order_id)
+  local raw = order_ref and redis.call('HGET', KEYS[5], order_ref)
+  if not raw then return nil, nil end
+  return order_ref, split(raw)
+end
+
+local function edit_refund(record)
+  if record.user ~= user then return {'refused', 'ref_belongs_elsewhere'} end
+  if record.voided then return {'ignored', 'refund_voided'} end
+  if record.amount == amount and record.original == tonumber(ARGV[9])
+      and record.currency == ARGV[8] then
+    return {'unchanged', 'same_amount'}
+  end
+  if record.order ~= ARGV[10] then return {'refused', 'refund_order_changed'} end
+  local net = field('revenue_minor') - field('refunds_minor') + record.amount
+  if amount > net then return {'refused', 'refund_too_large'} end
+  if record.order ~= '' then
+    local order_ref, order = linked_order(record.order)
+    if not order or order.voided then return {'ignored', 'order_voided'} end
+    if order.refunded - record.amount + amount > order.amount then
+      return {'refused', 'refund_exceeds_order'}
+    end
+    order.refunded = order.refunded - record.amount + amount
+    redis.call('HSET', KEYS[5], order_ref, join(order))
+  end
+  add_money(0, amount - record.amount)
+  record.amount, record.currency, record.original = amount, ARGV[8], tonumber(ARGV[9])
+  redis.call('HSET', KEYS[5], ref, join(record))
+  touch_customer()
+  return {'recorded', 'refund_edited'}
+end
+
 local function record_refund()
   local existing = redis.call('HGET', KEYS[5], ref)
-  if existing then return {'unchanged', 'refund_known'} end
+  if existing then
+    local record = split(existing)
+    if record.kind ~= 'refund' then return {'refused', 'ref_belongs_elsewhere'} end
+    return edit_refund(record)
+  end
   local net = field('revenue_minor') - field('refunds_minor')
   if redis.call('EXISTS', KEYS[3]) == 0 or amount > net then
     return {'refused', 'refund_too_large'}
@@ -232,14 +274,16 @@ local function record_refund()
   return {'recorded', 'refund'}
 end
 
+-- Returns true when the refund's money still counts, false when the order it
+-- refunds was voided and took the refund's money with it.
 local function void_refund_of_order(record)
-  if record.order == '' then return end
-  local order_ref = redis.call('HGET', KEYS[12], record.order)
-  local raw = order_ref and redis.call('HGET', KEYS[5], order_ref)
-  if not raw then return end
-  local order = split(raw)
+  if record.order == '' then return true end
+  local order_ref, order = linked_order(record.order)
+  if not order then return true end
+  if order.voided then return false end
   order.refunded = order.refunded - record.amount
   redis.call('HSET', KEYS[5], order_ref, join(order))
+  return true
 end
 
 local function record_void()
@@ -251,8 +295,7 @@ local function record_void()
   record.voided = true
   redis.call('HSET', KEYS[5], ref, join(record))
   if record.kind == 'refund' then
-    void_refund_of_order(record)
-    add_money(0, -record.amount)
+    if void_refund_of_order(record) then add_money(0, -record.amount) end
     return {'recorded', 'refund_voided'}
   end
   redis.call('ZREM', KEYS[4], ref)

@@ -148,8 +148,7 @@ def emulator(tenant: str) -> Iterator[SlackEmulator]:
 
 @pytest.fixture
 def bot(redis_client, redis_url, tenant, emulator, clock) -> Iterator[BotHarness]:
-    # Strategy runs see only this test's tenant, not those of tests running
-    # at the same time on the shared database.
+    # Strategies run for this test's tenant only: other tests share the Redis.
     runtime = build_runtime(
         harness_settings(emulator, redis_url),
         clock=clock,
