@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
@@ -215,3 +216,26 @@ def test_a_command_while_redis_is_hung_says_so_in_one_sentence(own_bot, own_redi
 
     assert reply["text"] == UNAVAILABLE
     assert reply["response_type"] == "ephemeral"
+
+
+def test_the_health_check_says_when_redis_is_down(own_bot, own_redis):
+    port = own_bot.replayer.port
+
+    def health() -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/healthz")
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
+
+    up = health()
+    own_redis.kill()
+    down = health()
+    own_redis.start()
+    back = health()
+
+    assert up == (200, b'{"ok": true, "redis": "up"}')
+    assert down == (503, b'{"ok": false, "redis": "down"}')
+    assert back[0] == 200
