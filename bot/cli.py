@@ -53,12 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--port", type=int, default=3001)
     emulator.add_argument("--host", default="127.0.0.1")
+    commands.add_parser(
+        "doctor", help="check the Slack tokens, the granted scopes and Redis"
+    )
     strategies = commands.add_parser("strategies", help="strategy tasks")
     strategy_commands = strategies.add_subparsers(
         dest="strategy_command", required=True
     )
     run = strategy_commands.add_parser("run", help="run one strategy now")
-    run.add_argument("name", choices=["onboarding"])
+    run.add_argument("name", choices=["onboarding", "proactive", "loyalty", "feedback"])
     run.add_argument(
         "--dry-run", action="store_true", help="show who would get what; send nothing"
     )
@@ -89,11 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         return run_demo(settings, limit=args.limit)
     configure_logging(settings.log_level)
+    if args.command == "doctor":
+        return run_doctor(settings)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
     if args.command == "rebuild":
         return run_rebuild(settings, args.tenant)
     return serve(settings)
+
+
+def run_doctor(settings: Settings) -> int:
+    from bot.doctor import report
+
+    text, healthy = report(settings)
+    sys.stdout.write(text)
+    return 0 if healthy else 1
 
 
 def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:
@@ -103,6 +116,8 @@ def run_strategy_once(settings: Settings, name: str, *, dry_run: bool) -> int:
     try:
         for report in runtime.runner.run(name, dry_run=dry_run):
             sys.stdout.write(f"{report.strategy} {report.tenant}: {report.summary()}\n")
+            for preview in report.previews:
+                sys.stdout.write(f"  {preview.user} {preview.step}: {preview.text}\n")
     finally:
         runtime.close()
     return 0

@@ -1,77 +1,247 @@
-"""The /ltv slash command: parsing its text and answering the agent."""
+"""The /ltv slash command: one dispatch table of subcommands, each with its role.
+
+Every subcommand is a function of (ctx, request, args) returning the reply as
+a message payload. Other modules add theirs with :func:`register_subcommand`.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from pydantic import ValidationError
 
+from bot import views
+from bot.admin import handle_admin_command
+from bot.order_settings import orders_command
+from bot.people import is_person_token
 from bot.prediction_view import model_estimate_blocks
+from bot.privacy import ALL, CATEGORIES, AuditLog, forget_customer, opt_in, opt_out
 from bot.roles import Role
 from bot.runtime import BotContext
+from bot.stats import workspace_stats
 from bot.translate import to_base_currency
-from bot.views import HELP_TEXT, card_fallback_text, customer_card, money_text
-from ltv.errors import LtvError
-from ltv.events import Purchase
-from ltv.money import currency_exponent, parse_amount
+from ltv.errors import LtvError, StoreUnavailableError
+from ltv.events import Purchase, Refund
+from ltv.money import Money, currency_exponent, parse_amount
 from ltv.store import RecordStatus
 
 logger = logging.getLogger(__name__)
 
-MENTION = re.compile(r"^<@(?P<user>[UW][A-Z0-9]{2,31})(?:\|[^>]*)?>$")
 MAX_COMMAND_LENGTH = 2000
-
+MAX_TOP = 25
+DEFAULT_TOP = 10
 REFUSAL = "Sorry, customer values are only shown to the support team."
+ADMIN_ONLY = "Sorry, only workspace admins can do that."
+UNAVAILABLE = "The LTV bot is temporarily unavailable, please try again in a minute."
+SHARE_WORDS = frozenset({"share", "public", "channel"})
+
+REFUND_REASONS = {
+    "refund_too_large": "the refund is larger than what the customer has paid",
+    "order_unknown": "no purchase with that order id is on record for this customer",
+    "refund_exceeds_order": "the refund is larger than what is left of that order",
+    "ref_belongs_elsewhere": "that reference belongs to another record",
+    "edit_below_refunds": "the new amount is below what was already refunded",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedCommand:
-    action: str
-    user: str | None = None
-    amount_text: str | None = None
-    note: str | None = None
-    error: str | None = None
+@dataclass(frozen=True)
+class CommandRequest:
+    """One /ltv invocation, as Slack sent it."""
+
+    tenant: str
+    caller: str
+    text: str
+    trigger_id: str = ""
+    channel: str = ""
+    response_url: str = ""
 
 
-def read_mention(token: str) -> str | None:
-    match = MENTION.match(token)
-    return match["user"] if match else None
+@dataclass(frozen=True)
+class Subcommand:
+    handler: Callable[[BotContext, CommandRequest, list[str]], dict[str, Any]]
+    role: Role
+    usage: str
+    hidden: bool = False
 
 
-def parse_command(text: str) -> ParsedCommand:
-    """What the agent asked for; unknown input becomes help with a reason."""
-    if len(text) > MAX_COMMAND_LENGTH:
-        return ParsedCommand("help", error="That command is too long.")
-    tokens = text.split()
+@dataclass
+class CommandTable:
+    """Subcommands by name; ``lookup`` answers a bare person reference."""
+
+    entries: dict[str, Subcommand] = field(default_factory=dict)
+
+    def add(self, name: str, subcommand: Subcommand) -> None:
+        self.entries[name] = subcommand
+
+
+SUBCOMMANDS = CommandTable()
+ROLE_RANK = {Role.CUSTOMER: 0, Role.AGENT: 1, Role.ADMIN: 2}
+
+
+def register_subcommand(
+    name: str,
+    handler: Callable[[BotContext, CommandRequest, list[str]], dict[str, Any]],
+    *,
+    role: Role,
+    usage: str,
+    hidden: bool = False,
+) -> None:
+    """Add or replace one `/ltv NAME …` subcommand, reachable by ``role`` and up."""
+    SUBCOMMANDS.add(name, Subcommand(handler, role, usage, hidden))
+
+
+def audit_log(ctx: BotContext) -> AuditLog:
+    return AuditLog(ctx.store.redis, clock=ctx.clock)
+
+
+def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        reply["blocks"] = blocks
+    return reply
+
+
+def help_reply(error: str | None = None, role: Role = Role.AGENT) -> dict[str, Any]:
+    """Usage of the subcommands ``role`` may use, after the error if any."""
+    usable = {
+        name: entry
+        for name, entry in SUBCOMMANDS.entries.items()
+        if is_allowed(role, entry.role)
+    }
+    text = views.help_text(usable)
+    return ephemeral(f"{error}\n\n{text}" if error else text)
+
+
+def is_allowed(role: Role, needed: Role) -> bool:
+    return ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def refusal_for(needed: Role) -> dict[str, Any]:
+    return ephemeral(ADMIN_ONLY if needed is Role.ADMIN else REFUSAL)
+
+
+def handle_ltv_command(ctx: BotContext, request: CommandRequest) -> dict[str, Any]:
+    """The reply to one /ltv command; a Redis outage becomes one short sentence."""
+    try:
+        return dispatch(ctx, request)
+    except (StoreUnavailableError, redis.ConnectionError, redis.TimeoutError) as exc:
+        logger.warning(
+            "command failed, store unavailable tenant=%s error=%s",
+            request.tenant,
+            type(exc).__name__,
+        )
+        return ephemeral(UNAVAILABLE)
+
+
+def dispatch(ctx: BotContext, request: CommandRequest) -> dict[str, Any]:
+    if len(request.text) > MAX_COMMAND_LENGTH:
+        return help_reply("That command is too long.")
+    tokens = request.text.split()
     if not tokens or tokens[0].lower() == "help":
-        return ParsedCommand("help")
-    if tokens[0].lower() == "purchase":
-        return _parse_purchase(tokens[1:])
-    user = read_mention(tokens[0])
-    if user and len(tokens) == 1:
-        return ParsedCommand("lookup", user=user)
-    if user:
-        return ParsedCommand("help", error="Name one customer at a time.")
-    return ParsedCommand("help", error=f"I don't know `{tokens[0][:40]}`.")
+        return help_reply(role=ctx.roles.role_of(request.tenant, request.caller))
+    name, args = tokens[0].lower(), tokens[1:]
+    if is_person_token(tokens[0]) or name not in SUBCOMMANDS.entries:
+        name, args = "lookup", tokens
+    subcommand = SUBCOMMANDS.entries[name]
+    role = ctx.roles.role_of(request.tenant, request.caller)
+    if not is_allowed(role, subcommand.role):
+        logger.info(
+            "command refused tenant=%s user=%s role=%s sub=%s",
+            request.tenant,
+            request.caller,
+            role,
+            name,
+        )
+        return refusal_for(subcommand.role)
+    return subcommand.handler(ctx, request, args)
 
 
-def _parse_purchase(tokens: list[str]) -> ParsedCommand:
-    usage = "Usage: `/ltv purchase @user AMOUNT [CURRENCY] [note]`."
-    if len(tokens) < 2 or not read_mention(tokens[0]):
-        return ParsedCommand("help", error=usage)
-    amount_tokens = tokens[1:2]
-    if len(tokens) > 2 and _is_currency_code(tokens[2]):
-        amount_tokens = tokens[1:3]
-    note = " ".join(tokens[1 + len(amount_tokens) :]) or None
-    return ParsedCommand(
-        "purchase",
-        user=read_mention(tokens[0]),
-        amount_text=" ".join(amount_tokens),
-        note=note,
+def split_people(
+    ctx: BotContext, tokens: list[str]
+) -> tuple[str | None, list[str], str | None]:
+    """The one person named first, the remaining tokens, or a problem sentence."""
+    if not tokens:
+        return None, [], "Name a customer, for example `/ltv @casey`."
+    ref = ctx.roles.directory.resolve(tokens[0])
+    if ref.problem:
+        return None, tokens[1:], ref.problem
+    if len(tokens) > 1 and is_person_token(tokens[1]):
+        return None, tokens[1:], "Name one customer at a time."
+    return ref.user, tokens[1:], None
+
+
+def lookup(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    user, rest, problem = split_people(ctx, args)
+    if problem or user is None:
+        first = args[0] if args else ""
+        if first and not is_person_token(first) and "can't find" in (problem or ""):
+            return help_reply(f"I don't know `{views.escape(first[:40])}`.")
+        return ephemeral(problem or "Name a customer.")
+    share = len(rest) == 1 and rest[0].lower() in SHARE_WORDS
+    if rest and not share:
+        return ephemeral("Name one customer at a time, optionally followed by `share`.")
+    return customer_card_reply(ctx, request, user, share=share)
+
+
+def customer_card_reply(
+    ctx: BotContext, request: CommandRequest, user: str, *, share: bool
+) -> dict[str, Any]:
+    record = ctx.store.customer(request.tenant, user)
+    audit_log(ctx).record(request.tenant, request.caller, user, "lookup")
+    if record is None:
+        return ephemeral(f"I have no record of <@{user}> yet.")
+    config = ctx.configs.load(request.tenant)
+    breakdown = ctx.store.breakdown(record, config.policy())
+    details = views.CardDetails.read(ctx.store.redis, request.tenant, user)
+    # Sections other features put on the card, between the facts and the button
+    # (the predictive model's estimate).
+    extra_sections = model_estimate_blocks(
+        ctx, request.tenant, user, config.base_currency
     )
+    blocks = views.customer_card(
+        record, breakdown, config.base_currency, details, extra_sections, shared=share
+    )
+    reply = ephemeral(
+        views.card_fallback_text(record, breakdown, config.base_currency), blocks
+    )
+    if share:
+        reply["response_type"] = "in_channel"
+    return reply
+
+
+def admin(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    """Strategy administration lives in bot.admin; it checks the role again."""
+    return handle_admin_command(
+        ctx, tenant=request.tenant, caller=request.caller, text=" ".join(args)
+    )
+
+
+def top(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    count = DEFAULT_TOP
+    if args:
+        if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_TOP:
+            return ephemeral(f"Usage: `/ltv top [N]` with N from 1 to {MAX_TOP}.")
+        count = int(args[0])
+    config = ctx.configs.load(request.tenant)
+    rows = []
+    for user in ctx.store.top_customers(request.tenant, count):
+        record = ctx.store.customer(request.tenant, user)
+        if record is not None:
+            rows.append((record, ctx.store.breakdown(record, config.policy())))
+    if not rows:
+        return ephemeral("No customers on record yet.")
+    text, blocks = views.top_list(rows, config.base_currency)
+    return ephemeral(text, blocks)
+
+
+def stats(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    summary = workspace_stats(ctx, request.tenant)
+    text, blocks = views.stats_view(summary)
+    return ephemeral(text, blocks)
 
 
 def _is_currency_code(token: str) -> bool:
@@ -84,77 +254,196 @@ def _is_currency_code(token: str) -> bool:
     return True
 
 
-def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    reply: dict[str, Any] = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        reply["blocks"] = blocks
-    return reply
+def read_amount_tokens(tokens: list[str]) -> tuple[str, list[str]]:
+    """The amount text (with a following currency code) and what comes after it."""
+    taken = 2 if len(tokens) > 1 and _is_currency_code(tokens[1]) else 1
+    return " ".join(tokens[:taken]), tokens[taken:]
 
 
-def help_reply(error: str | None) -> dict[str, Any]:
-    return ephemeral(f"{error}\n\n{HELP_TEXT}" if error else HELP_TEXT)
-
-
-def handle_ltv_command(
-    ctx: BotContext, *, tenant: str, caller: str, text: str, trigger_id: str
+def purchase(
+    ctx: BotContext, request: CommandRequest, args: list[str]
 ) -> dict[str, Any]:
-    """The reply to one /ltv command, as an ephemeral message."""
-    command = parse_command(text)
-    if command.action == "help":
-        return help_reply(command.error)
-    if not ctx.roles.role_of(tenant, caller).sees_customer_data:
-        logger.info(
-            "command refused tenant=%s user=%s role=%s", tenant, caller, Role.CUSTOMER
-        )
-        return ephemeral(REFUSAL)
-    assert command.user is not None
-    if command.action == "purchase":
-        return log_purchase(ctx, tenant, command, trigger_id)
-    return lookup_customer(ctx, tenant, command.user)
+    if not args:
+        from bot.shortcuts import open_purchase_modal
 
-
-def lookup_customer(ctx: BotContext, tenant: str, user: str) -> dict[str, Any]:
-    record = ctx.store.customer(tenant, user)
-    if record is None:
-        return ephemeral(f"I have no record of <@{user}> yet.")
-    config = ctx.configs.load(tenant)
-    breakdown = ctx.store.breakdown(record, config.policy())
-    currency = config.base_currency
-    return ephemeral(
-        card_fallback_text(record, breakdown, currency),
-        customer_card(record, breakdown, currency)
-        + model_estimate_blocks(ctx, tenant, user, currency),
+        open_purchase_modal(ctx, request.tenant, request.trigger_id, user=None)
+        return ephemeral("Opening the purchase form…")
+    usage = "Usage: `/ltv purchase @user AMOUNT [CURRENCY] [note]`."
+    user, rest, problem = split_people(ctx, args)
+    if problem or user is None or not rest:
+        return ephemeral(problem or usage)
+    amount_text, note_tokens = read_amount_tokens(rest)
+    outcome = log_money_event(
+        ctx,
+        request.tenant,
+        Purchase,
+        user=user,
+        amount_text=amount_text,
+        source_ref=f"cmd:{request.trigger_id}",
+        note=" ".join(note_tokens) or None,
     )
+    return ephemeral(outcome)
 
 
-def log_purchase(
-    ctx: BotContext, tenant: str, command: ParsedCommand, trigger_id: str
-) -> dict[str, Any]:
+def refund(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    usage = "Usage: `/ltv refund @user AMOUNT [CURRENCY] [order]`."
+    user, rest, problem = split_people(ctx, args)
+    if problem or user is None or not rest:
+        return ephemeral(problem or usage)
+    amount_text, order_tokens = read_amount_tokens(rest)
+    if len(order_tokens) > 1:
+        return ephemeral(usage)
+    outcome = log_money_event(
+        ctx,
+        request.tenant,
+        Refund,
+        user=user,
+        amount_text=amount_text,
+        source_ref=f"cmd:{request.trigger_id}",
+        order_id=order_tokens[0].lstrip("#") if order_tokens else None,
+    )
+    return ephemeral(outcome)
+
+
+def log_money_event(
+    ctx: BotContext,
+    tenant: str,
+    model: type[Purchase] | type[Refund],
+    *,
+    user: str,
+    amount_text: str,
+    source_ref: str,
+    note: str | None = None,
+    order_id: str | None = None,
+) -> str:
+    """Record a purchase or refund and say in one sentence what happened."""
+    word = "Purchase" if model is Purchase else "Refund"
     config = ctx.configs.load(tenant)
     try:
-        amount = parse_amount(command.amount_text or "", config.base_currency)
-        if amount.minor < 0:
-            return ephemeral("A purchase can't be negative; use `/ltv refund` instead.")
-        purchase = Purchase(
+        amount = parse_amount(amount_text, config.base_currency)
+        if amount.minor <= 0:
+            return f"{word} not logged: the amount must be more than zero."
+        event = model(
             tenant=tenant,
-            user=command.user,
+            user=user,
             at_ms=ctx.clock.now_s() * 1000,
-            event_id=f"cmd:{trigger_id}",
-            source_ref=f"cmd:{trigger_id}",
+            event_id=source_ref,
+            source_ref=source_ref,
             amount=amount,
             base_amount_minor=to_base_currency(amount, config).minor,
-            note=command.note,
+            note=note,
+            order_id=order_id,
         )
     except (LtvError, ValidationError) as exc:
-        return ephemeral(f"Purchase not logged: {_first_line(exc)}")
-    result = ctx.store.record(purchase, config.policy())
-    if result.status is RecordStatus.REFUSED:
-        return ephemeral(f"Purchase not logged: {result.reason.replace('_', ' ')}.")
-    shown = money_text(amount.minor, amount.currency)
-    return ephemeral(f"Logged a purchase of {shown} for <@{command.user}>.")
+        return f"{word} not logged: {views.escape(_first_line(exc))}"
+    ctx.store.register_tenant(tenant)
+    result = ctx.store.record(event, config.policy())
+    return _outcome_sentence(word, result.status, result.reason, amount, user)
+
+
+def _outcome_sentence(
+    word: str, status: RecordStatus, reason: str, amount: Money, user: str
+) -> str:
+    shown = views.money_text(amount.minor, amount.currency)
+    if status is RecordStatus.REFUSED:
+        because = REFUND_REASONS.get(reason, reason.replace("_", " "))
+        return f"{word} not logged: {because}."
+    if status in (RecordStatus.DUPLICATE, RecordStatus.UNCHANGED):
+        return f"That {word.lower()} was already logged; nothing changed."
+    verb = "purchase" if word == "Purchase" else "refund"
+    return f"Logged a {verb} of {shown} for <@{user}>."
 
 
 def _first_line(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return exc.errors()[0].get("msg", "the input was not valid")
+        return str(exc.errors()[0].get("msg", "the input was not valid"))
     return str(exc).splitlines()[0]
+
+
+def optout(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    category = _category(args)
+    if category is None:
+        return ephemeral(views.category_usage("optout"))
+    now = opt_out(ctx.store.redis, request.tenant, request.caller, category)
+    return ephemeral(views.optout_sentence(now))
+
+
+def optin(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    category = _category(args)
+    if category is None:
+        return ephemeral(views.category_usage("optin"))
+    now = opt_in(ctx.store.redis, request.tenant, request.caller, category)
+    return ephemeral(views.optout_sentence(now))
+
+
+def _category(args: list[str]) -> str | None:
+    if not args:
+        return ALL
+    word = args[0].lower()
+    return word if len(args) == 1 and word in (ALL, *CATEGORIES) else None
+
+
+def forget(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    user, rest, problem = split_people(ctx, args)
+    if problem or user is None or rest:
+        return ephemeral(problem or "Usage: `/ltv forget @user`.")
+    removed = forget_customer(ctx.store.redis, request.tenant, user)
+    if removed == 0:
+        return ephemeral(f"I held nothing about <@{user}>.")
+    return ephemeral(f"Forgot <@{user}>: {removed} record(s) erased.")
+
+
+def audit(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    count = int(args[0]) if args and args[0].isdigit() else 20
+    entries = audit_log(ctx).recent(request.tenant, max(1, min(count, 100)))
+    if not entries:
+        return ephemeral("No customer lookups on record yet.")
+    text, blocks = views.audit_list(entries)
+    return ephemeral(text, blocks)
+
+
+def orders(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    return ephemeral(orders_command(ctx, request.tenant, args))
+
+
+def _register_builtins() -> None:
+    builtins = [
+        ("lookup", lookup, Role.AGENT, "`/ltv @user [share]` — a customer's LTV card"),
+        ("top", top, Role.AGENT, "`/ltv top [N]` — the customers with the highest LTV"),
+        ("stats", stats, Role.AGENT, "`/ltv stats` — workspace totals and averages"),
+        (
+            "purchase",
+            purchase,
+            Role.AGENT,
+            "`/ltv purchase @user AMOUNT [CURRENCY] [note]` — log a purchase "
+            "(no arguments: a form)",
+        ),
+        (
+            "refund",
+            refund,
+            Role.AGENT,
+            "`/ltv refund @user AMOUNT [CURRENCY] [order]` — log a refund",
+        ),
+        ("optout", optout, Role.CUSTOMER, "`/ltv optout [category]` — stop messages"),
+        ("optin", optin, Role.CUSTOMER, "`/ltv optin [category]` — receive them again"),
+        ("forget", forget, Role.ADMIN, "`/ltv forget @user` — erase a customer"),
+        ("audit", audit, Role.ADMIN, "`/ltv audit [N]` — recent customer lookups"),
+        (
+            "admin",
+            admin,
+            Role.ADMIN,
+            "`/ltv admin [list|show|enable|disable|schedule|set|template|preview|"
+            "run|audit]` — strategies",
+        ),
+        (
+            "orders",
+            orders,
+            Role.ADMIN,
+            "`/ltv orders [list|add|remove|unmatched] …` — orders channels",
+        ),
+    ]
+    for name, handler, role, usage in builtins:
+        register_subcommand(name, handler, role=role, usage=usage)
+
+
+_register_builtins()

@@ -23,15 +23,18 @@ from bot.settings import Settings
 from ltv.clock import Clock, SystemClock
 from ltv.store import LtvStore
 from ltv.workspace import WorkspaceConfig, WorkspaceConfigStore
-from strategies.delivery import SendLedger
+from strategies.config import STRATEGIES, load_file
 from strategies.model_refit import schedule_model_refit
-from strategies.onboarding import OnboardingStrategy
 from strategies.scheduling import (
+    ScheduleSync,
     StrategyRunner,
     build_scheduler,
     install_runner,
+    install_sync,
     schedule_strategy,
+    schedule_sync,
 )
+from strategies.service import StrategyService, build_strategies
 
 logger = logging.getLogger(__name__)
 
@@ -92,24 +95,40 @@ class Runtime:
     app: App
     runner: StrategyRunner
     scheduler: BackgroundScheduler
+    strategies: StrategyService | None = None
     embedded: EmbeddedRedis | None = None
     closed: bool = field(default=False)
 
     def start_scheduler(self, *, every_seconds: int | None = None) -> None:
+        """Jobs from the admins' schedules, re-read every few seconds.
+
+        ``every_seconds`` instead runs onboarding for every tenant on that
+        interval (the demo's fast replay).
+        """
         install_runner(self.runner)
-        schedule_strategy(
-            self.scheduler,
-            "onboarding",
-            self.settings.onboarding_cron,
-            self.settings.scheduler_timezone,
-            every_seconds=every_seconds,
-        )
         schedule_model_refit(
             self.scheduler,
             self.store,
             self.settings.scheduler_timezone,
             self.settings.model_refit_cron,
         )
+        if every_seconds or self.strategies is None:
+            schedule_strategy(
+                self.scheduler,
+                "onboarding",
+                self.settings.onboarding_cron,
+                self.settings.scheduler_timezone,
+                every_seconds=every_seconds,
+            )
+        else:
+            sync = ScheduleSync(
+                self.scheduler, runner=self.runner, configs=self.strategies.configs
+            )
+            install_sync(sync)
+            schedule_sync(self.scheduler, self.settings.schedule_sync_seconds)
+            self.scheduler.start()
+            sync.sync()
+            return
         self.scheduler.start()
         logger.info(
             "scheduler started jobs=%s", [j.id for j in self.scheduler.get_jobs()]
@@ -122,6 +141,7 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         install_runner(None)
+        install_sync(None)
         self.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
@@ -143,11 +163,21 @@ def build_runtime(
         redis_client, embedded = open_redis(settings)
     store = LtvStore(redis_client, clock=clock)
     client = build_web_client(token, settings.slack_api_url)
+    workspaces = WorkspaceConfigStore(
+        redis_client, defaults=workspace_defaults(settings)
+    )
+    strategies = build_strategies(
+        redis_client,
+        clock=clock,
+        store=store,
+        workspaces=workspaces,
+        messenger=SlackMessenger(client),
+        tenants=tenants or store.tenants,
+        initial=initial_strategy_settings(settings),
+    )
     ctx = BotContext(
         store=store,
-        configs=WorkspaceConfigStore(
-            redis_client, defaults=workspace_defaults(settings)
-        ),
+        configs=workspaces,
         roles=RoleResolver(
             client,
             admin_users=frozenset(settings.admin_users),
@@ -155,18 +185,10 @@ def build_runtime(
             agent_usergroup=settings.agent_usergroup,
         ),
         clock=clock,
+        strategies=strategies,
     )
     app = build_app(ctx, client=client, signing_secret=signing_secret)
-    onboarding = OnboardingStrategy(
-        redis_client,
-        ledger=SendLedger(redis_client, clock=clock),
-        messenger=SlackMessenger(client),
-    )
-    runner = StrategyRunner(
-        redis_client,
-        strategies={"onboarding": onboarding},
-        tenants=tenants or store.tenants,
-    )
+    runner = strategies.runner
     return Runtime(
         settings=settings,
         redis=redis_client,
@@ -176,8 +198,20 @@ def build_runtime(
         app=app,
         runner=runner,
         scheduler=build_scheduler(),
+        strategies=strategies,
         embedded=embedded,
     )
+
+
+def initial_strategy_settings(settings: Settings) -> dict[str, dict[str, object]]:
+    """Schedules from the environment, then the strategies file on top."""
+    initial: dict[str, dict[str, object]] = {
+        name: {"timezone": settings.scheduler_timezone} for name in STRATEGIES
+    }
+    initial["onboarding"]["cron"] = settings.onboarding_cron
+    for name, values in load_file(settings.strategies_file).items():
+        initial.setdefault(name, {}).update(values)
+    return initial
 
 
 def _required(secret: object, name: str) -> str:

@@ -45,7 +45,8 @@ AGENT_USER = "UAGENT0001"
 DEMO_NOW = datetime(1998, 7, 1, tzinfo=UTC)
 REPLAY_WORKERS = 4
 ONBOARDING_EVERY_S = 2
-DRAIN_TIMEOUT_S = 60.0
+# Each welcome now also reads the customer's name and time zone (users.info).
+DRAIN_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +324,10 @@ class DemoRun:
             clock=FixedClock(DEMO_NOW),
             redis_client=self.client,
             tenants=lambda: [team],
+        )
+        # Replayed history is welcomed at one fixed instant: no night to wait for.
+        self.runtime.ctx.strategies.configs.set(  # type: ignore[union-attr]
+            team, "guards", "quiet_end_hour", "21", by="demo"
         )
         self.server = HttpServer(
             wsgi_app(

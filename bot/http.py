@@ -22,8 +22,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from bot.metrics import METRICS, SendLogCounter
 from bot.payload_shape import payload_problem
-from ltv.store import LtvStore
+from ltv.store import REDIS_ERRORS, LtvStore
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,14 @@ SLACK_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 def wsgi_app(
     app: App, store: LtvStore, signing_secret: SecretStr | str | None = None
 ) -> Callable[..., Iterable[bytes]]:
-    """Slack requests at /slack/events; GET /healthz says whether Redis answers.
+    """Slack requests at /slack/events; GET /healthz says whether Redis answers;
+    GET /metrics serves the counters in Prometheus's text format.
 
     Given the signing secret, signed payloads whose fields have the wrong types
     are refused with a 400 before Bolt reads them (see bot.payload_shape).
     """
     slack = SlackRequestHandler(app, path=SLACK_PATH)
+    send_log = SendLogCounter(store.redis, store.tenants, METRICS)
     if isinstance(signing_secret, SecretStr):
         signing_secret = signing_secret.get_secret_value()
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
@@ -48,6 +51,8 @@ def wsgi_app(
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
             return health(store, start_response)
+        if environ.get("PATH_INFO") == "/metrics":
+            return metrics(send_log, start_response)
         if not has_wellformed_signature(environ):
             return refuse_unsigned(environ, start_response)
         body = read_body(environ)
@@ -118,6 +123,17 @@ def health(store: LtvStore, start_response: Any) -> Iterable[bytes]:
     status = "200 OK" if healthy else "503 Service Unavailable"
     start_response(status, [("Content-Type", "application/json")])
     return [body]
+
+
+def metrics(send_log: SendLogCounter, start_response: Any) -> Iterable[bytes]:
+    try:
+        send_log.refresh()
+    except REDIS_ERRORS as exc:
+        logger.warning("metrics: send log unreadable error=%s", type(exc).__name__)
+        METRICS.inc("ltv_errors_total", kind="redis_unavailable")
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+    start_response("200 OK", [("Content-Type", content_type)])
+    return [METRICS.render().encode()]
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

@@ -10,19 +10,32 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.orders import read_order_notice
+from bot.metrics import METRICS
+from bot.order_settings import load_patterns, record_unmatched
+from bot.orders import (
+    OrderNotice,
+    customer_reference,
+    read_custom_notice,
+    read_order_notice,
+)
 from bot.runtime import BotContext
+from bot.strategy_actions import observe_message
 from bot.translate import (
     decode_text,
     interaction_from_message,
+    is_valid_user,
     join_interaction,
     message_key,
     money_event_from_notice,
+    team_of,
     tenant_of,
+    ts_to_ms,
 )
 from ltv.errors import InvalidIdError, LtvError
-from ltv.events import AnyEvent, Void
+from ltv.events import AnyEvent, Interaction, Purchase, Refund, Void
+from ltv.keys import TenantKeys
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +47,13 @@ def event_tenant(body: dict[str, Any], context: dict[str, Any]) -> str:
 
 
 def is_own_post(event: dict[str, Any], context: dict[str, Any]) -> bool:
+    """The bot's own post, by bot id or bot user id, whatever the subtype."""
     own_ids = {context.get("bot_user_id"), context.get("bot_id")} - {None}
-    return bool(own_ids & {event.get("user"), event.get("bot_id")})
+    message = event.get("message")
+    inner: dict[str, Any] = message if isinstance(message, dict) else {}
+    authors = {event.get("user"), event.get("bot_id")}
+    authors |= {inner.get("user"), inner.get("bot_id")}
+    return bool(own_ids & authors)
 
 
 def is_bot_post(event: dict[str, Any]) -> bool:
@@ -45,6 +63,10 @@ def is_bot_post(event: dict[str, Any]) -> bool:
 def record(ctx: BotContext, event: AnyEvent) -> None:
     config = ctx.configs.load(event.tenant)
     result = ctx.store.record(event, config.policy())
+    kind = type(event).__name__.lower()
+    METRICS.inc("ltv_events_handled_total", type=kind, status=str(result.status))
+    if isinstance(event, Purchase | Refund) and result.status == "recorded":
+        METRICS.inc("ltv_purchases_total", kind=kind, source="slack")
     logger.info(
         "event handled tenant=%s user=%s type=%s status=%s",
         event.tenant,
@@ -62,6 +84,7 @@ def handle_message(
 ) -> None:
     if is_own_post(event, context):
         return
+    observe_message(ctx, body, event, context)
     tenant = event_tenant(body, context)
     config = ctx.configs.load(tenant)
     event_id = str(body.get("event_id") or "")
@@ -78,6 +101,29 @@ def handle_message(
     if interaction is not None:
         ctx.store.register_tenant(tenant)
         record(ctx, interaction)
+        track_question(ctx, tenant, event)
+
+
+def track_question(ctx: BotContext, tenant: str, event: dict[str, Any]) -> None:
+    """A customer's question waits until an agent posts in its channel after it."""
+    user, channel, ts = event.get("user"), str(event.get("channel")), str(event["ts"])
+    key = f"{TenantKeys(tenant).prefix}questions"
+    asks = "?" in decode_text(event.get("text"))
+    if not asks and not ctx.store.redis.exists(key):
+        return
+    is_agent = ctx.roles.role_of(tenant, str(user)).sees_customer_data
+    if asks and not is_agent:
+        ctx.store.redis.zadd(key, {f"{channel}|{ts}|{user}": float(ts)})
+        return
+    if is_agent:
+        waiting: list[Any] = ctx.store.redis.zrangebyscore(key, "-inf", float(ts))
+        answered = [m for m in waiting if _text(m).startswith(f"{channel}|")]
+        if answered:
+            ctx.store.redis.zrem(key, *answered)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
 
 
 def handle_orders_channel(
@@ -100,22 +146,26 @@ def record_order_notice(
     message: dict[str, Any],
     event_id: str,
 ) -> None:
-    notice = read_order_notice(decode_text(message.get("text")))
-    if notice is None or not channel or not event_id:
-        logger.info(
-            "orders channel message unmatched tenant=%s channel=%s", tenant, channel
-        )
+    ts = str(message.get("ts") or "")
+    if not channel or not event_id or not ts:
+        return
+    notice, reason = read_notice(ctx, tenant, decode_text(message.get("text")))
+    if notice is None:
+        # People talking in an orders channel are not unread notices.
+        if is_bot_post(message):
+            record_unmatched(ctx.store.redis, tenant, channel, ts, reason or "no_match")
         return
     try:
         money_event = money_event_from_notice(
             tenant,
             notice,
             channel=channel,
-            ts=str(message.get("ts")),
+            ts=ts,
             event_id=event_id,
             config=ctx.configs.load(tenant),
         )
     except (LtvError, ValidationError) as exc:
+        record_unmatched(ctx.store.redis, tenant, channel, ts, "amount_unreadable")
         logger.warning(
             "order notice refused tenant=%s channel=%s reason=%s",
             tenant,
@@ -125,6 +175,34 @@ def record_order_notice(
         return
     ctx.store.register_tenant(tenant)
     record(ctx, money_event)
+
+
+def read_notice(
+    ctx: BotContext, tenant: str, text: str
+) -> tuple[OrderNotice | None, str | None]:
+    """The built-in patterns first, then the admins' own; the customer resolved."""
+    notice = read_order_notice(text)
+    if notice is not None:
+        return notice, None
+    custom, written = read_custom_notice(text, load_patterns(ctx.store.redis, tenant))
+    if custom is None or written is None:
+        return None, "no_match"
+    user, email = customer_reference(written)
+    if user is None and email is not None:
+        user = lookup_email(ctx, email)
+    if user is None:
+        return None, "customer_unknown"
+    return OrderNotice(custom.kind, custom.order_id, custom.amount_text, user), None
+
+
+def lookup_email(ctx: BotContext, email: str) -> str | None:
+    try:
+        found = ctx.roles.client.users_lookupByEmail(email=email)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        logger.info("order customer email unknown error=%s", type(exc).__name__)
+        return None
+    user = (found.get("user") or {}).get("id")
+    return str(user) if user else None
 
 
 def void_deleted_notice(
@@ -168,3 +246,33 @@ def handle_member_joined(
     if join is not None:
         ctx.store.register_tenant(tenant)
         record(ctx, join)
+
+
+def handle_reaction(
+    ctx: BotContext,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    context: dict[str, Any],
+) -> None:
+    """A customer's reaction is an interaction of its own (each one counts)."""
+    if is_own_post(event, context):
+        return
+    tenant = event_tenant(body, context)
+    event_id = str(body.get("event_id") or "")
+    user = event.get("user")
+    if not event_id or not is_valid_user(user):
+        return
+    try:
+        reaction = Interaction(
+            tenant=tenant,
+            user=user,
+            at_ms=ts_to_ms(event.get("event_ts")),
+            event_id=event_id,
+            kind="reaction",
+            user_team=team_of(event.get("user_team")),
+        )
+    except (InvalidIdError, ValidationError):
+        logger.warning("reaction event refused tenant=%s", tenant)
+        return
+    ctx.store.register_tenant(tenant)
+    record(ctx, reaction)

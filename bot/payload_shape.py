@@ -104,6 +104,8 @@ def actions_problem(actions: object) -> str | None:
     for index, action in enumerate(actions):
         if not isinstance(action, dict):
             return f"field actions.{index} is not an object"
+        if not isinstance(action.get("action_id"), str):
+            return f"field actions.{index}.action_id is not a string"
         problem = fields_problem(action, ACTION, f"actions.{index}.")
         if problem:
             return problem

@@ -10,6 +10,8 @@ from enum import StrEnum
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.people import Directory
+
 logger = logging.getLogger(__name__)
 
 ROLE_CACHE_SECONDS = 60.0
@@ -38,6 +40,7 @@ class RoleResolver:
         agent_usergroup: str | None = None,
     ) -> None:
         self.client = client
+        self.directory = Directory(client)
         self.admin_users = admin_users
         self.agent_users = agent_users
         self.agent_usergroup = agent_usergroup

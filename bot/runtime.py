@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.roles import RoleResolver
 from ltv.clock import Clock
 from ltv.store import LtvStore
 from ltv.workspace import WorkspaceConfigStore
+
+if TYPE_CHECKING:
+    from strategies.service import StrategyService
 
 
 @dataclass(frozen=True)
@@ -16,3 +20,4 @@ class BotContext:
     configs: WorkspaceConfigStore
     roles: RoleResolver
     clock: Clock
+    strategies: StrategyService | None = None

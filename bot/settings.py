@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     scheduler_timezone: str = Field(default="UTC", alias="LTV_SCHEDULER_TIMEZONE")
     scheduler_enabled: bool = Field(default=True, alias="LTV_SCHEDULER_ENABLED")
     model_refit_cron: str = Field(default="30 3 * * *", alias="LTV_MODEL_REFIT_CRON")
+    strategies_file: str | None = Field(default=None, alias="LTV_STRATEGIES_FILE")
+    schedule_sync_seconds: int = Field(
+        default=30, ge=1, alias="LTV_SCHEDULE_SYNC_SECONDS"
+    )
 
     @field_validator("orders_channels", "admin_users", "agent_users", mode="before")
     @classmethod

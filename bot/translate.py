@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.orders import OrderNotice
 from ltv.errors import InvalidIdError
@@ -65,7 +65,7 @@ def message_key(channel: str, ts: str) -> str:
     return f"msg:{channel}:{ts}"
 
 
-def is_valid_user(user: object) -> bool:
+def is_valid_user(user: object) -> TypeGuard[str]:
     return isinstance(user, str) and bool(USER_ID.match(user)) and user[0] != "B"
 
 
@@ -98,7 +98,7 @@ def interaction_from_message(
         event_id=event_id,
         kind=kind,
         message_key=message_key(channel, str(ts)),
-        user_team=_team(event.get("user_team")),
+        user_team=team_of(event.get("user_team")),
     )
 
 
@@ -117,7 +117,7 @@ def join_interaction(
         event_id=event_id,
         kind="join",
         message_key=None,
-        user_team=_team(event.get("user_team")),
+        user_team=team_of(event.get("user_team")),
     )
 
 
@@ -142,7 +142,7 @@ def money_event_from_notice(
         source_ref=message_key(channel, ts),
         amount=amount,
         base_amount_minor=base.minor,
-        order_id=notice.order_id,
+        order_id=notice.order_id or None,
     )
 
 
@@ -151,5 +151,5 @@ def to_base_currency(amount: Money, config: WorkspaceConfig) -> Money:
     return convert(amount, config.base_currency, config.rates)
 
 
-def _team(value: object) -> str | None:
+def team_of(value: object) -> str | None:
     return value if isinstance(value, str) and TENANT_ID.match(value) else None

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import redis
+
 from ltv.clock import to_datetime
 from ltv.formula import LtvBreakdown
+from ltv.keys import TenantKeys
 from ltv.money import Money, format_money
 from ltv.store import CustomerRecord
 
 LITTLE_HISTORY_MARK = ":seedling: little history yet"
 
-HELP_TEXT = """*LTV bot* — what a customer is worth, from your conversations.
-• `/ltv @user` — the customer's lifetime value and its parts (only you see it)
-• `/ltv purchase @user AMOUNT [CURRENCY] [note]` — log a purchase
-• `/ltv help` — this text
-
-*How LTV is computed*, over one period (the workspace's setting):
+HELP_HEAD = "*LTV bot* — what a customer is worth, from your conversations."
+FORMULA_TEXT = """*How LTV is computed*, over one period (the workspace's setting):
 • average purchase value = net revenue ÷ purchases
 • purchase frequency = purchases ÷ tenure, where tenure is the time from the \
 customer's first activity to now, in periods, at least one period
@@ -25,6 +26,31 @@ customer's first activity to now, in periods, at least one period
 • *LTV = average purchase value × purchase frequency × lifespan*
 For example $50 a purchase, 2 purchases a month and a 36-month lifespan \
 give $3,600.00."""
+HELP_TEXT = f"""{HELP_HEAD}
+• `/ltv @user` — the customer's lifetime value and its parts (only you see it)
+• `/ltv help` — this text
+
+{FORMULA_TEXT}"""
+TIERS: tuple[tuple[str, int], ...] = (
+    ("Bronze", 0),
+    ("Silver", 10_000),
+    ("Gold", 50_000),
+    ("Platinum", 200_000),
+)
+RECENT_SENDS = 5
+SEND_LOG_SCANNED = 2000
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped once for text sent back."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def help_text(entries: Mapping[str, Any]) -> str:
+    """Usage of every visible subcommand, then the formula's definitions."""
+    lines = [f"• {e.usage}" for e in entries.values() if not e.hidden]
+    lines.append("• `/ltv help` — this text")
+    return "\n".join([HELP_HEAD, *lines, "", FORMULA_TEXT])
 
 
 def format_fraction(value: Fraction, places: int = 2) -> str:
@@ -82,11 +108,89 @@ def fields_section(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+def tier_of(ltv_minor: int | Fraction) -> tuple[str, str | None, int | None]:
+    """The tier an LTV reaches, the next tier and the LTV still needed for it."""
+    current, following = TIERS[0][0], None
+    for name, threshold in TIERS:
+        if ltv_minor >= threshold:
+            current = name
+        elif following is None:
+            following = (name, threshold)
+    if following is None:
+        return current, None, None
+    return current, following[0], following[1] - round(ltv_minor)
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What the card shows beyond the aggregates: stored by strategies and agents."""
+
+    tier: str | None = None
+    feedback: str | None = None
+    optout: str | None = None
+    sends: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, client: redis.Redis, tenant: str, user: str) -> CardDetails:
+        keys = TenantKeys(tenant)
+        raw = client.hmget(
+            keys.customer(user), ["tier", "feedback_sum", "feedback_count", "optout"]
+        )
+        tier, total, count, optout = (_decode(v) for v in raw)
+        feedback = None
+        if total and count and int(count) > 0:
+            feedback = f"{float(total) / int(count):.1f} / 5 ({count} answers)"
+        return cls(tier, feedback, optout, recent_sends(client, keys, user))
+
+
+def _decode(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def recent_sends(client: redis.Redis, keys: TenantKeys, user: str) -> list[str]:
+    """The customer's latest strategy messages sent, from the recent send log."""
+    found: list[str] = []
+    for _, fields in client.xrevrange(keys.send_log, count=SEND_LOG_SCANNED) or []:
+        raw = {_decode(k): _decode(v) for k, v in (fields or {}).items()}
+        slot = raw.get("slot") or ""
+        if raw.get("outcome") != "sent" or f":{user}:" not in f":{slot}:":
+            continue
+        step = slot.split(":")[0]
+        at_s = int(raw.get("at") or 0)
+        found.append(f"{raw.get('strategy')}/{step}: sent {date_text(at_s)}")
+        if len(found) == RECENT_SENDS:
+            break
+    return found
+
+
+def card_details_fields(
+    breakdown: LtvBreakdown, details: CardDetails
+) -> list[tuple[str, str]]:
+    tier = details.tier or tier_of(breakdown.ltv_minor)[0]
+    return [
+        ("Tier", escape(tier)),
+        ("Feedback score", details.feedback or "—"),
+        ("Opted out of", escape(details.optout) if details.optout else "nothing"),
+        ("Period", breakdown.period),
+    ]
+
+
 def customer_card(
-    record: CustomerRecord, breakdown: LtvBreakdown, currency: str
+    record: CustomerRecord,
+    breakdown: LtvBreakdown,
+    currency: str,
+    details: CardDetails | None = None,
+    extra_sections: list[dict[str, Any]] | None = None,
+    *,
+    shared: bool = False,
 ) -> list[dict[str, Any]]:
     """The agent's view of one customer: LTV first, then its parts and the facts."""
+    details = details or CardDetails()
     headline = ltv_headline(breakdown, currency)
+    who = "Shared by an agent." if shared else "Only you can see this."
+    sends = "\n".join(f"• {escape(s)}" for s in details.sends) or "none yet"
     return [
         {"type": "header", "text": {"type": "plain_text", "text": "Customer value"}},
         {
@@ -95,13 +199,31 @@ def customer_card(
         },
         fields_section(ltv_parts(breakdown, currency)),
         fields_section(customer_facts(record, currency)),
+        fields_section(card_details_fields(breakdown, details)),
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Last strategy messages*\n{sends}"},
+        },
+        *(extra_sections or []),
+        {
+            "type": "actions",
+            "block_id": "card_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "open_purchase_modal",
+                    "text": {"type": "plain_text", "text": "Log a purchase"},
+                    "value": record.user,
+                }
+            ],
+        },
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
                     "text": "LTV = average purchase value × purchase frequency × "
-                    f"lifespan, per {breakdown.period}. Only you can see this.",
+                    f"lifespan, per {breakdown.period}. {who}",
                 }
             ],
         },
@@ -113,3 +235,99 @@ def card_fallback_text(
 ) -> str:
     parts = "; ".join(f"{k}: {v}" for k, v in ltv_parts(breakdown, currency))
     return f"LTV of <@{record.user}>: {ltv_headline(breakdown, currency)} ({parts})"
+
+
+def top_list(
+    rows: list[tuple[CustomerRecord, LtvBreakdown]], currency: str
+) -> tuple[str, list[dict[str, Any]]]:
+    lines = [
+        f"{i}. <@{record.user}> — {money_text(b.ltv_minor, currency)} "
+        f"({record.purchases:,} purchases)"
+        for i, (record, b) in enumerate(rows, start=1)
+    ]
+    text = "\n".join(lines)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Top customers"}}
+    sections = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}}
+        for chunk in _chunks(lines, 20)
+    ]
+    return f"Top customers:\n{text}", [header, *sections]
+
+
+def _chunks(lines: list[str], size: int) -> list[list[str]]:
+    return [lines[i : i + size] for i in range(0, len(lines), size)]
+
+
+def audit_list(entries: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    lines = [
+        f"{to_datetime(e.at_s).strftime('%Y-%m-%d %H:%M')} <@{e.viewer}> "
+        f"{escape(e.action)} <@{e.customer}>"
+        for e in entries
+    ]
+    header = {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Recent customer lookups"},
+    }
+    sections = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}}
+        for chunk in _chunks(lines, 20)
+    ]
+    return "Recent customer lookups:\n" + "\n".join(lines), [header, *sections]
+
+
+def category_usage(word: str) -> str:
+    from bot.privacy import CATEGORIES
+
+    return f"Usage: `/ltv {word} [all|{'|'.join(CATEGORIES)}]`."
+
+
+def optout_sentence(categories: frozenset[str]) -> str:
+    if not categories:
+        return "You will receive all our messages. `/ltv optout` stops them."
+    if "all" in categories:
+        return "You will receive no more messages from us. `/ltv optin` undoes this."
+    shown = ", ".join(sorted(categories))
+    return f"You will receive no {shown} messages. `/ltv optin` undoes this."
+
+
+def stats_view(summary: Any) -> tuple[str, list[dict[str, Any]]]:
+    """`/ltv stats`: totals, average LTV and its parts, tiers, feedback, sends."""
+    cur, totals = summary.currency, summary.totals
+    facts = [
+        ("Customers", f"{totals.customers:,}"),
+        ("Purchases", f"{totals.purchases:,}"),
+        ("Revenue", money_text(totals.revenue_minor, cur)),
+        ("Refunds", money_text(totals.refunds_minor, cur)),
+        ("Interactions", f"{totals.interactions:,}"),
+        ("Average LTV", money_text(summary.average(summary.ltv_sum_minor), cur)),
+        (
+            "Average purchase value",
+            money_text(summary.average(summary.average_value_sum_minor), cur),
+        ),
+        (
+            "Average frequency",
+            f"{format_fraction(summary.average(summary.frequency_sum))} "
+            f"per {summary.period}",
+        ),
+        ("Lifespan", f"{format_fraction(summary.lifespan_periods)} {summary.period}s"),
+    ]
+    tiers = ", ".join(f"{name} {summary.tiers[name]:,}" for name, _ in TIERS)
+    feedback = (
+        f"{summary.feedback_sum / summary.feedback_count:.1f} / 5 "
+        f"({summary.feedback_count:,} answers)"
+        if summary.feedback_count
+        else "no answers yet"
+    )
+    sends = ", ".join(f"{escape(k)} {v:,}" for k, v in sorted(summary.sends.items()))
+    lines = (
+        f"*Tiers* {tiers}\n*Feedback* {feedback}\n"
+        f"*Strategy messages* {sends or 'none yet'}"
+    )
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Workspace LTV"}},
+        fields_section(facts[:5]),
+        fields_section(facts[5:]),
+        {"type": "section", "text": {"type": "mrkdwn", "text": lines}},
+    ]
+    text = "; ".join(f"{k}: {v}" for k, v in facts)
+    return f"Workspace LTV — {text}", blocks

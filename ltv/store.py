@@ -207,6 +207,21 @@ class LtvStore:
             return None
         return _customer_from_hash(tenant, check_user(user), fields)
 
+    def customers_with_fields(
+        self, tenant: str, users: list[str]
+    ) -> list[tuple[CustomerRecord, dict[str, str]]]:
+        """Several customers in one round trip, each with its raw hash fields."""
+        keys = TenantKeys(tenant)
+        pipe = self.redis.pipeline(transaction=False)
+        for user in users:
+            pipe.hgetall(keys.customer(user))
+        found = []
+        for user, fields in zip(users, pipe.execute(), strict=True):
+            if fields:
+                raw = {_text(k): _text(v) for k, v in fields.items()}
+                found.append((_customer_from_hash(tenant, user, fields), raw))
+        return found
+
     def breakdown(self, record: CustomerRecord, policy: LtvPolicy) -> LtvBreakdown:
         """The customer's LTV as of the clock's now, computed exactly."""
         return compute_ltv(

@@ -1,130 +1,84 @@
-"""Onboarding: welcome each new customer once, by direct message."""
+"""Onboarding: a welcome, tips after a few days, a check-in after a week.
+
+New customers wait in ``pending:onboarding`` (filled when their first event is
+recorded). The welcome moves them to ``pending:onboarding_next``, scored by when
+it was sent; the later steps are timed from the welcome, so a customer whose
+history was imported long ago still gets the sequence in order.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-import redis
-
 from ltv.keys import TenantKeys
-from strategies.delivery import Outcome, RunReport, SendLedger
-from strategies.messenger import Messenger, SendError
-
-logger = logging.getLogger(__name__)
+from strategies.base import DAY_S, BaseStrategy
+from strategies.engine import Candidate
 
 STRATEGY = "onboarding"
 WELCOME_STEP = "welcome"
-BATCH_SIZE = 200
-
-WELCOME_TEXT = (
-    "Welcome aboard, <@{user}>! :wave: We're glad you're here. "
-    "Ask us anything in this chat; a real person from the team will answer."
-)
+FOLLOW_UPS = (("tips", "tips_after_days"), ("checkin", "checkin_after_days"))
 
 
-def welcome_blocks(user: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": WELCOME_TEXT.format(user=user)},
-        },
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Reply *stop* at any time and we won't message you again.",
-                }
-            ],
-        },
-    ]
-
-
-class OnboardingStrategy:
-    """Sends the welcome to every customer waiting in the onboarding queue."""
-
+class OnboardingStrategy(BaseStrategy):
     name = STRATEGY
 
-    def __init__(
-        self, client: redis.Redis, *, ledger: SendLedger, messenger: Messenger
-    ) -> None:
-        self.redis = client
-        self.ledger = ledger
-        self.messenger = messenger
+    def _next_key(self, tenant: str) -> str:
+        return f"{TenantKeys(tenant).prefix}pending:onboarding_next"
 
-    def run(self, tenant: str, *, dry_run: bool = False) -> RunReport:
-        report = RunReport(strategy=STRATEGY, tenant=tenant)
-        for user in self._pending_users(tenant):
-            self._welcome(tenant, user, report, dry_run=dry_run)
-        logger.info(
-            "strategy run strategy=%s tenant=%s dry_run=%s %s",
-            STRATEGY,
-            tenant,
-            dry_run,
-            report.summary(),
-        )
-        return report
-
-    def _pending_users(self, tenant: str) -> list[str]:
-        """A snapshot of the queue; newcomers during the run wait for the next one."""
-        pending_key = TenantKeys(tenant).pending(STRATEGY)
-        users: list[str] = []
-        while batch := self.redis.zrange(
-            pending_key, len(users), len(users) + BATCH_SIZE - 1
-        ):
-            users.extend(raw.decode() for raw in batch)
-        return users
-
-    def _welcome(
-        self, tenant: str, user: str, report: RunReport, *, dry_run: bool
-    ) -> None:
-        slot = self.ledger.slot(WELCOME_STEP, user, "once")
-        if dry_run:
-            claimed = self.ledger.is_claimed(tenant, STRATEGY, slot)
-            report.add(Outcome.SKIPPED, "already_sent") if claimed else report.add(
-                Outcome.WOULD_SEND
+    def candidates(self, tenant: str, settings: dict[str, Any]) -> Iterator[Candidate]:
+        pending = TenantKeys(tenant).pending(STRATEGY)
+        for user in list(self.zrange_by_score(pending, "-inf", "+inf")):
+            yield Candidate(
+                user=user,
+                step=WELCOME_STEP,
+                period="once",
+                template=settings["template_welcome"],
+                on_settled=partial(self._welcomed, tenant, user),
             )
-            return
-        if not self.ledger.claim(tenant, STRATEGY, slot):
-            report.add(Outcome.SKIPPED, "already_sent")
-            self._dequeue(tenant, user)
-            return
-        self._deliver(tenant, user, slot, report)
+        yield from self._follow_ups(tenant, settings)
 
-    def _deliver(self, tenant: str, user: str, slot: str, report: RunReport) -> None:
-        try:
-            self.messenger.send_direct_message(
-                tenant,
-                user,
-                text=WELCOME_TEXT.format(user=user),
-                blocks=welcome_blocks(user),
+    def _follow_ups(self, tenant: str, settings: dict[str, Any]) -> Iterator[Candidate]:
+        now_s = self.deps.clock.now_s()
+        first_due = min(settings[days] for _, days in FOLLOW_UPS) * DAY_S
+        due = list(self.zrange_by_score(self._next_key(tenant), 0, now_s - first_due))
+        scores = self.redis.zmscore(self._next_key(tenant), due) if due else []
+        for user, welcomed_s in zip(due, scores, strict=True):
+            step = self._due_step(tenant, user, settings, now_s - int(welcomed_s or 0))
+            if step is None:
+                continue
+            name, is_last = step
+            yield Candidate(
+                user=user,
+                step=name,
+                period="once",
+                template=settings[f"template_{name}"],
+                on_settled=partial(self._finished, tenant, user) if is_last else None,
             )
-        except SendError as exc:
-            self._settle_failure(tenant, user, slot, exc, report)
-            return
-        self.ledger.record(tenant, STRATEGY, slot, Outcome.SENT)
-        report.add(Outcome.SENT)
-        self._dequeue(tenant, user)
 
-    def _settle_failure(
-        self, tenant: str, user: str, slot: str, exc: SendError, report: RunReport
-    ) -> None:
-        logger.warning(
-            "send failed strategy=%s tenant=%s user=%s error=%s retryable=%s",
-            STRATEGY,
-            tenant,
-            user,
-            exc.code,
-            exc.retryable,
-        )
-        report.add(Outcome.FAILED, exc.code)
-        if exc.retryable:
-            self.ledger.release(tenant, STRATEGY, slot)
-            self.ledger.record(tenant, STRATEGY, slot, Outcome.SKIPPED, "retry_later")
-            return
-        self.ledger.record(tenant, STRATEGY, slot, Outcome.FAILED, exc.code)
-        self._dequeue(tenant, user)
+    def _due_step(
+        self, tenant: str, user: str, settings: dict[str, Any], age_s: int
+    ) -> tuple[str, bool] | None:
+        """The first follow-up that is due and not yet settled."""
+        for index, (name, days) in enumerate(FOLLOW_UPS):
+            slot = self.deps.engine.ledger.slot(name, user, "once")
+            if self.deps.engine.ledger.state(tenant, STRATEGY, slot) in (
+                "sent",
+                "failed",
+            ):
+                continue
+            if age_s < settings[days] * DAY_S:
+                return None
+            return name, index == len(FOLLOW_UPS) - 1
+        self._finished(tenant, user)
+        return None
 
-    def _dequeue(self, tenant: str, user: str) -> None:
-        self.redis.zrem(TenantKeys(tenant).pending(STRATEGY), user)
+    def _welcomed(self, tenant: str, user: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(TenantKeys(tenant).pending(STRATEGY), user)
+        pipe.zadd(self._next_key(tenant), {user: self.deps.clock.now_s()}, nx=True)
+        pipe.execute()
+
+    def _finished(self, tenant: str, user: str) -> None:
+        self.redis.zrem(self._next_key(tenant), user)

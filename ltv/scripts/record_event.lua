@@ -85,7 +85,7 @@ local function join(r)
 end
 
 local function touch_customer()
-  local is_new = redis.call('EXISTS', KEYS[3]) == 0
+  local is_new = redis.call('HEXISTS', KEYS[3], 'first_seen_ms') == 0
   local first = tonumber(redis.call('HGET', KEYS[3], 'first_seen_ms') or at)
   local last = tonumber(redis.call('HGET', KEYS[3], 'last_seen_ms') or at)
   if at < first then first = at end

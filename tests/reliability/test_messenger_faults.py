@@ -86,7 +86,8 @@ def test_a_server_error_on_the_post_is_an_unknown_outcome_never_retried(
         send(messenger)
 
     assert raised.value.retryable is False
-    assert raised.value.code == "delivery_unknown"
+    assert raised.value.in_doubt is True
+    assert raised.value.code == f"http_{status}"
     assert len(emulator.calls("chat.postMessage")) == 1
 
 

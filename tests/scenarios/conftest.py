@@ -153,7 +153,7 @@ def bot(redis_client, redis_url, tenant, emulator, clock) -> Iterator[BotHarness
         harness_settings(emulator, redis_url),
         clock=clock,
         redis_client=redis_client,
-        tenants=lambda: [tenant],
+        tenants=lambda: [tenant],  # not the other tests' tenants in the shared db
     )
     server = HttpServer(
         wsgi_app(runtime.app, runtime.store, SIGNING_SECRET), "127.0.0.1", 0
