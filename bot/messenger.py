@@ -30,7 +30,7 @@ RETRYABLE_ERRORS = frozenset(
 POST_NOT_PROCESSED_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "request_timeout"}
 )
-POST_NOT_PROCESSED_STATUSES = frozenset({429, 503})
+POST_NOT_PROCESSED_STATUSES = frozenset({429})
 DEFAULT_TIMEOUT_S = 10
 ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KEY_BLOCK_PREFIX = "ltvkey:"
@@ -64,9 +64,9 @@ def send_error_from(exc: SlackApiError) -> SendError:
 def post_error_from(exc: SlackApiError) -> SendError:
     """A failed chat.postMessage: retryable only when Slack surely did not post.
 
-    After another 5xx, fatal_error or internal_error Slack may have posted the
-    message anyway: the error is in doubt, the claim is kept and resolved from
-    the channel's history later.
+    After a 5xx (a gateway's 503 included), fatal_error or internal_error,
+    Slack may have posted the message anyway: the error is in doubt, the claim
+    is kept and resolved from the channel's history later.
     """
     status, code, retry_after = _failure_of(exc)
     if code in POST_NOT_PROCESSED_ERRORS or status in POST_NOT_PROCESSED_STATUSES:

@@ -76,7 +76,7 @@ def test_a_server_error_opening_the_dm_may_be_retried_later(
     assert emulator.calls("chat.postMessage") == []
 
 
-@pytest.mark.parametrize("status", [500, 502, 504])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_a_server_error_on_the_post_is_an_unknown_outcome_never_retried(
     messenger, emulator, status
 ):
@@ -171,9 +171,10 @@ def test_a_dropped_connection_while_opening_the_dm_is_retryable(hang_up_server):
 
 
 def test_a_post_refused_as_unavailable_may_be_retried(messenger, emulator):
-    emulator.inject_fault("chat.postMessage", http_status=503)
+    emulator.inject_fault("chat.postMessage", error="service_unavailable")
 
     with pytest.raises(SendError) as raised:
         send(messenger)
 
     assert raised.value.retryable is True
+    assert raised.value.in_doubt is False
