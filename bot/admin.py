@@ -272,7 +272,7 @@ def admin_home_blocks(ctx: BotContext, tenant: str, user: str) -> list[dict[str,
                 "text": {"type": "mrkdwn", "text": row_text(row)},
                 "accessory": {
                     "type": "button",
-                    "action_id": "ltv_admin_edit",
+                    "action_id": f"ltv_admin_edit_{row.name}",
                     "text": {"type": "plain_text", "text": "Edit"},
                     "value": row.name,
                 },

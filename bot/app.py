@@ -30,6 +30,7 @@ from bot.listeners import (
 from bot.metrics import METRICS
 from bot.responder import DeferredReplies
 from bot.runtime import BotContext
+from bot.stats_chart import is_stats_chart_request, stats_chart_reply
 from bot.strategy_actions import register_strategy_actions
 from ltv.errors import InvalidIdError, StoreUnavailableError
 
@@ -124,7 +125,10 @@ def register_events(app: LtvApp, ctx: BotContext) -> None:
 
 def register_command(app: LtvApp, ctx: BotContext) -> None:
     @app.command("/ltv")
-    def on_ltv(body: dict[str, Any], context, ack: Ack) -> None:
+    def on_ltv(body: dict[str, Any], context, ack: Ack, client) -> None:
+        if is_stats_chart_request(str(body.get("text") or "")):
+            ack(**stats_chart_reply(ctx, client, body, context))
+            return
         request = CommandRequest(
             tenant=event_tenant(body, context),
             caller=str(body.get("user_id") or ""),

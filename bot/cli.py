@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from bot.tasks import add_task_parsers, run_task
 
 logger = logging.getLogger("bot")
 
@@ -43,7 +44,12 @@ def load_settings() -> Settings:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltv-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the bot (Socket Mode or HTTP)")
+    serve_parser = commands.add_parser(
+        "serve", help="run the bot (Socket Mode or HTTP)"
+    )
+    serve_parser.add_argument(  # issue 7: production serving under gunicorn
+        "--workers", type=int, default=0, help="HTTP mode under gunicorn, N workers"
+    )
     demo = commands.add_parser("demo", help="replay the CDNOW sample into a local bot")
     demo.add_argument(
         "--limit", type=int, default=None, help="replay only the first N customers"
@@ -71,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--tenant", default=None, help="one workspace or org id (default: all)"
     )
+    add_task_parsers(commands)  # issue 7: import, export, report
     return parser
 
 
@@ -94,10 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "doctor":
         return run_doctor(settings)
+    if args.command in ("import", "export", "report"):
+        return run_task(settings, args)
     if args.command == "strategies":
         return run_strategy_once(settings, args.name, dry_run=args.dry_run)
     if args.command == "rebuild":
         return run_rebuild(settings, args.tenant)
+    if args.workers > 0:
+        from bot.wsgi import serve_with_gunicorn
+
+        return serve_with_gunicorn(settings, args.workers)
     return serve(settings)
 
 
@@ -171,31 +184,41 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Wait in short slices: a signal the kernel hands to another thread is only
+    acted on when the main thread runs Python code again, which a wait with no
+    timeout may never do."""
+    while not stop.wait(timeout=0.2):
+        pass
+
+
 def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from bot.socket_mode import CheckedSocketModeHandler
 
     handler = CheckedSocketModeHandler(runtime.app, app_token)
     handler.connect()
     logger.info("socket mode connected")
-    stop.wait()
+    wait_for_stop(stop)
     handler.close()
 
 
 def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from bot.http import HttpServer, wsgi_app
+    from bot.wsgi import DrainingApp
 
-    server = HttpServer(
-        wsgi_app(runtime.app, runtime.store, settings.slack_signing_secret),
-        settings.host,
-        settings.port,
+    application = DrainingApp(
+        wsgi_app(runtime.app, runtime.store, settings.slack_signing_secret)
     )
+    server = HttpServer(application, settings.host, settings.port)
     server.start()
     logger.info(
         "http mode listening host=%s port=%s path=/slack/events",
         settings.host,
         server.port,
     )
-    stop.wait()
+    wait_for_stop(stop)
+    # Stop taking events, let those in flight finish their writes, then close.
+    application.drain()
     server.stop()
 
 

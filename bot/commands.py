@@ -19,10 +19,19 @@ from bot.admin import handle_admin_command
 from bot.order_settings import orders_command
 from bot.people import is_person_token
 from bot.prediction_view import model_estimate_blocks
-from bot.privacy import ALL, CATEGORIES, AuditLog, forget_customer, opt_in, opt_out
+from bot.privacy import (
+    ALL,
+    CATEGORIES,
+    AuditLog,
+    forget_customer,
+    opt_in,
+    opt_out,
+    read_optout,
+)
 from bot.roles import Role
 from bot.runtime import BotContext
 from bot.stats import workspace_stats
+from bot.tiers import tier_thresholds
 from bot.translate import to_base_currency
 from ltv.errors import LtvError, StoreUnavailableError
 from ltv.events import Purchase, Refund
@@ -196,7 +205,13 @@ def customer_card_reply(
         return ephemeral(f"I have no record of <@{user}> yet.")
     config = ctx.configs.load(request.tenant)
     breakdown = ctx.store.breakdown(record, config.policy())
-    details = views.CardDetails.read(ctx.store.redis, request.tenant, user)
+    details = views.CardDetails.read(
+        ctx.store.redis,
+        request.tenant,
+        user,
+        optout=read_optout(ctx.store.redis, request.tenant, user),
+        tiers=tier_thresholds(ctx, request.tenant),
+    )
     # Sections other features put on the card, between the facts and the button
     # (the predictive model's estimate).
     extra_sections = model_estimate_blocks(
@@ -213,11 +228,40 @@ def customer_card_reply(
     return reply
 
 
+RATE_USAGE = (
+    "Usage: `/ltv admin rate CURRENCY RATE`, where RATE is how many units of the "
+    "base currency one unit of CURRENCY is worth, e.g. `/ltv admin rate EUR 1.08`."
+)
+
+
 def admin(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
-    """Strategy administration lives in bot.admin; it checks the role again."""
+    """Exchange rates here; strategy administration in bot.admin."""
+    if args and args[0].lower() == "rate":
+        return set_rate(ctx, request, args[1:])
     return handle_admin_command(
         ctx, tenant=request.tenant, caller=request.caller, text=" ".join(args)
     )
+
+
+def set_rate(
+    ctx: BotContext, request: CommandRequest, args: list[str]
+) -> dict[str, Any]:
+    """Store one exchange rate; a bad code or rate changes nothing."""
+    if len(args) != 2:
+        return ephemeral(RATE_USAGE)
+    code, rate = args[0].upper(), args[1]
+    config = ctx.configs.load(request.tenant)
+    try:
+        ctx.configs.save_overrides(request.tenant, rates={**config.rates, code: rate})
+    except (ValidationError, LtvError) as exc:
+        return ephemeral(f"Rate not saved: {_first_line(exc)}\n{RATE_USAGE}")
+    logger.info(
+        "exchange rate set tenant=%s user=%s currency=%s",
+        request.tenant,
+        request.caller,
+        code,
+    )
+    return ephemeral(f"Saved: 1 {code} = {rate} {config.base_currency}.")
 
 
 def top(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
@@ -321,8 +365,9 @@ def log_money_event(
     config = ctx.configs.load(tenant)
     try:
         amount = parse_amount(amount_text, config.base_currency)
-        if amount.minor <= 0:
-            return f"{word} not logged: the amount must be more than zero."
+        if amount.minor < 0 or (amount.minor == 0 and model is Refund):
+            sign = "zero or less" if model is Refund else "negative"
+            return f"{word} not logged: the amount can't be {sign}."
         event = model(
             tenant=tenant,
             user=user,
@@ -364,7 +409,9 @@ def optout(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[st
     category = _category(args)
     if category is None:
         return ephemeral(views.category_usage("optout"))
-    now = opt_out(ctx.store.redis, request.tenant, request.caller, category)
+    now = opt_out(
+        ctx.store.redis, request.tenant, request.caller, category, clock=ctx.clock
+    )
     return ephemeral(views.optout_sentence(now))
 
 
@@ -372,7 +419,9 @@ def optin(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str
     category = _category(args)
     if category is None:
         return ephemeral(views.category_usage("optin"))
-    now = opt_in(ctx.store.redis, request.tenant, request.caller, category)
+    now = opt_in(
+        ctx.store.redis, request.tenant, request.caller, category, clock=ctx.clock
+    )
     return ephemeral(views.optout_sentence(now))
 
 

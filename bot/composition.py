@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.app import build_app
 from bot.embedded_redis import EmbeddedRedis
 from bot.messenger import SlackMessenger, build_web_client
+from bot.redis_urls import cluster_client, is_cluster_url
 from bot.roles import RoleResolver
 from bot.runtime import BotContext
 from bot.settings import Settings
@@ -51,8 +52,14 @@ class ConfigurationError(ValueError):
     """A setting the chosen mode needs is missing."""
 
 
-def redis_client_for(url: str) -> redis.Redis:
+def redis_client_for(url: str, *, cluster: bool = False) -> redis.Redis:
     """A client with timeouts and retries, so a blip is survived, not fatal."""
+    if cluster or is_cluster_url(url):  # issue 7: Redis Cluster
+        return cluster_client(
+            url,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
     return redis.Redis.from_url(
         url,
         socket_timeout=REDIS_TIMEOUT_S,
@@ -69,7 +76,9 @@ def redis_client_for(url: str) -> redis.Redis:
 def open_redis(settings: Settings) -> tuple[redis.Redis, EmbeddedRedis | None]:
     """The configured Redis, or an embedded one keeping its data under LTV_DATA_DIR."""
     if settings.redis_url:
-        return redis_client_for(settings.redis_url), None
+        return redis_client_for(
+            settings.redis_url, cluster=settings.redis_cluster
+        ), None
     embedded = EmbeddedRedis(Path(settings.data_dir) / "redis").start()
     return redis_client_for(embedded.url), embedded
 

@@ -1707,7 +1707,9 @@ def main(
 
 def _serve_until_stopped(emulator: SlackEmulator, stop: threading.Event) -> None:
     try:
-        stop.wait()
+        # Short slices, so a Ctrl-C delivered to another thread is still seen.
+        while not stop.wait(timeout=0.2):
+            pass
     except KeyboardInterrupt:
         logger.info("emulator.interrupted")
     finally:

@@ -15,9 +15,11 @@ from pydantic import ValidationError
 from slack_bolt import Ack, App
 
 from bot import views
+from bot.admin import admin_home_blocks
 from bot.privacy import ALL, CATEGORIES, opt_in, opt_out, read_optout
 from bot.roles import Role
 from bot.runtime import BotContext
+from bot.tiers import tier_thresholds
 from bot.views import escape, money_text
 from ltv.clock import to_datetime
 from ltv.keys import TenantKeys
@@ -63,18 +65,18 @@ def customer_home(ctx: BotContext, tenant: str, user: str) -> list[dict[str, Any
         )
     else:
         ltv = ctx.store.breakdown(record, config.policy()).ltv_minor
-        blocks.append(section(progress_text(ltv)))
+        blocks.append(section(progress_text(ltv, tier_thresholds(ctx, tenant))))
         blocks.append(section(purchases_text(ctx, tenant, user, config.base_currency)))
     blocks += [{"type": "divider"}, messages_block(ctx, tenant, user)]
     return blocks
 
 
-def progress_text(ltv_minor: Any) -> str:
-    tier, following, _ = views.tier_of(ltv_minor)
+def progress_text(ltv_minor: Any, tiers: views.Tiers = views.TIERS) -> str:
+    tier, following, _ = views.tier_of(ltv_minor, tiers)
     if following is None:
         return f"You are a *{tier}* member, our highest tier. Thank you!"
-    low = dict(views.TIERS)[tier]
-    high = dict(views.TIERS)[following]
+    low = dict(tiers)[tier]
+    high = dict(tiers)[following]
     share = max(0.0, min(1.0, float((ltv_minor - low) / (high - low))))
     bar = "▰" * round(share * 10) + "▱" * (10 - round(share * 10))
     return f"You are a *{tier}* member.\n{bar} {share:.0%} of the way to *{following}*."
@@ -172,17 +174,13 @@ def unanswered_text(ctx: BotContext, tenant: str) -> str:
     return "\n".join(lines) or "None — every customer question has an answer."
 
 
-def admin_home(ctx: BotContext, tenant: str) -> list[dict[str, Any]]:
-    return [*strategy_section(ctx, tenant), *settings_section(ctx, tenant)]
-
-
-def strategy_section(ctx: BotContext, tenant: str) -> list[dict[str, Any]]:
-    """The strategies' admin blocks, provided by the strategies' admin module."""
-    try:
-        from bot.admin import admin_home_blocks  # type: ignore[attr-defined]
-    except ImportError:
-        return [header("Strategies"), section("Strategy settings are not installed.")]
-    return list(admin_home_blocks(ctx, tenant))
+def admin_home(ctx: BotContext, tenant: str, user: str) -> list[dict[str, Any]]:
+    """The strategies (from bot.admin) above the workspace settings."""
+    strategies = admin_home_blocks(ctx, tenant, user) or [
+        header("Strategies"),
+        section("Strategies are not running in this process."),
+    ]
+    return [*strategies, *settings_section(ctx, tenant)]
 
 
 def settings_section(ctx: BotContext, tenant: str) -> list[dict[str, Any]]:
@@ -228,7 +226,7 @@ def home_view(ctx: BotContext, tenant: str, user: str) -> dict[str, Any]:
     if role.sees_customer_data:
         blocks = agent_home(ctx, tenant)
     if role is Role.ADMIN:
-        blocks += [{"type": "divider"}, *admin_home(ctx, tenant)]
+        blocks += [{"type": "divider"}, *admin_home(ctx, tenant, user)]
     return {"type": "home", "blocks": blocks}
 
 
@@ -241,12 +239,12 @@ def set_wanted_messages(
 ) -> None:
     """The checkboxes' state as opt-outs: nothing ticked means opted out of all."""
     if not wanted & set(CATEGORIES):
-        opt_out(ctx.store.redis, tenant, user, ALL)
+        opt_out(ctx.store.redis, tenant, user, ALL, clock=ctx.clock)
         return
-    opt_in(ctx.store.redis, tenant, user, ALL)
+    opt_in(ctx.store.redis, tenant, user, ALL, clock=ctx.clock)
     for category in CATEGORIES:
         if category not in wanted:
-            opt_out(ctx.store.redis, tenant, user, category)
+            opt_out(ctx.store.redis, tenant, user, category, clock=ctx.clock)
 
 
 def settings_modal(ctx: BotContext, tenant: str) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Customers' privacy: opt-outs, the audit of who looked at whom, and forgetting.
 
-Opt-out state lives in the customer's hash, field ``optout``: a comma list of
-message categories, or ``all``. The guard rails of the strategies read the
-same field.
+Opt-out state is kept by the strategies' guard rails (strategies.guards.OptOuts,
+one tenant hash of ``user:category`` fields); this module only offers the
+customer-facing operations on it, so there is one source of truth.
 
 Forgetting a customer removes every trace of their id from the tenant's keys:
 key names, hash fields and values, set and sorted-set members, and stream
@@ -17,13 +17,14 @@ from typing import Any
 
 import redis
 
-from ltv.clock import Clock
+from ltv.clock import Clock, SystemClock
 from ltv.keys import TenantKeys, check_user
+from strategies.config import STRATEGIES
+from strategies.guards import ALL, OptOuts
 
 logger = logging.getLogger(__name__)
 
-ALL = "all"
-CATEGORIES = ("onboarding", "support", "loyalty", "feedback")
+CATEGORIES = STRATEGIES
 AUDIT_MAXLEN = 10_000
 TOTAL_FIELDS = ("purchases", "revenue_minor", "refunds_minor", "interactions")
 
@@ -36,46 +37,39 @@ def audit_key(tenant: str) -> str:
     return f"{TenantKeys(tenant).prefix}audit"
 
 
+def _optouts(client: redis.Redis, clock: Clock | None = None) -> OptOuts:
+    return OptOuts(client, clock=clock or SystemClock())
+
+
 def read_optout(client: redis.Redis, tenant: str, user: str) -> frozenset[str]:
-    raw = client.hget(TenantKeys(tenant).customer(user), "optout")
-    if not raw:
-        return frozenset()
-    return frozenset(p for p in _text(raw).split(",") if p)
-
-
-def write_optout(
-    client: redis.Redis, tenant: str, user: str, categories: frozenset[str]
-) -> None:
-    key = TenantKeys(tenant).customer(user)
-    if categories:
-        client.hset(key, "optout", ",".join(sorted(categories)))
-    else:
-        client.hdel(key, "optout")
+    """The categories the customer opted out of, as the guard rails read them."""
+    return frozenset(_optouts(client).categories(tenant, user))
 
 
 def opt_out(
-    client: redis.Redis, tenant: str, user: str, category: str = ALL
+    client: redis.Redis, tenant: str, user: str, category: str = ALL, *, clock: Clock
 ) -> frozenset[str]:
     """The categories the customer is now opted out of."""
-    current = read_optout(client, tenant, user)
-    updated = frozenset({ALL}) if category == ALL else current | {category}
-    write_optout(client, tenant, user, updated)
-    return updated
+    optouts = _optouts(client, clock)
+    if category == ALL:
+        optouts.opt_in(tenant, user, ALL)
+    optouts.opt_out(tenant, user, category)
+    return read_optout(client, tenant, user)
 
 
 def opt_in(
-    client: redis.Redis, tenant: str, user: str, category: str = ALL
+    client: redis.Redis, tenant: str, user: str, category: str = ALL, *, clock: Clock
 ) -> frozenset[str]:
     """Opting in to ``all`` clears every category; one category clears that one."""
+    optouts = _optouts(client, clock)
     current = read_optout(client, tenant, user)
-    if category == ALL:
-        updated: frozenset[str] = frozenset()
-    elif ALL in current:
-        updated = frozenset(CATEGORIES) - {category}
-    else:
-        updated = current - {category}
-    write_optout(client, tenant, user, updated)
-    return updated
+    optouts.opt_in(tenant, user, category)
+    if category != ALL and ALL in current:
+        optouts.opt_in(tenant, user, ALL)
+        for other in CATEGORIES:
+            if other != category:
+                optouts.opt_out(tenant, user, other)
+    return read_optout(client, tenant, user)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    # REDIS_URL names one node of a Redis Cluster (also: redis+cluster://...).
+    redis_cluster: bool = Field(default=False, alias="LTV_REDIS_CLUSTER")
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
         default=None, alias="SLACK_SIGNING_SECRET"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from bot.runtime import BotContext
+from bot.tiers import tier_thresholds
 from bot.views import tier_of
 from ltv.keys import TenantKeys
 from ltv.store import WorkspaceTotals
@@ -59,13 +60,14 @@ def add_customers(
     ctx: BotContext, tenant: str, users: list[str], summary: WorkspaceStats
 ) -> None:
     policy = ctx.configs.load(tenant).policy()
+    tiers = tier_thresholds(ctx, tenant)
     for record, fields in ctx.store.customers_with_fields(tenant, users):
         breakdown = ctx.store.breakdown(record, policy)
         summary.customers += 1
         summary.ltv_sum_minor += breakdown.ltv_minor
         summary.average_value_sum_minor += breakdown.average_purchase_minor
         summary.frequency_sum += breakdown.purchases_per_period
-        summary.tiers[tier_of(breakdown.ltv_minor)[0]] += 1
+        summary.tiers[tier_of(breakdown.ltv_minor, tiers)[0]] += 1
         if "feedback_sum" in fields and "feedback_count" in fields:
             summary.feedback_sum += float(fields["feedback_sum"])
             summary.feedback_count += int(fields["feedback_count"])

@@ -67,7 +67,7 @@ def register_strategy_actions(app: App, ctx: BotContext) -> None:
         handle_unsubscribe(ctx, body, action, context, client)
         ack()
 
-    @app.action("ltv_admin_edit")
+    @app.action(re.compile(r"^ltv_admin_edit(_[a-z]+)?$"))
     def on_admin_edit(
         body: dict[str, Any],
         action: dict[str, Any],

@@ -31,11 +31,14 @@ HELP_TEXT = f"""{HELP_HEAD}
 • `/ltv help` — this text
 
 {FORMULA_TEXT}"""
-TIERS: tuple[tuple[str, int], ...] = (
-    ("Bronze", 0),
-    ("Silver", 10_000),
-    ("Gold", 50_000),
-    ("Platinum", 200_000),
+# Thresholds in minor units of the base currency, lowest first; the loyalty
+# strategy's settings replace these defaults (see tier_thresholds).
+Tiers = tuple[tuple[str, int], ...]
+TIERS: Tiers = (
+    ("Member", 0),
+    ("Bronze", 10_000),
+    ("Silver", 50_000),
+    ("Gold", 200_000),
 )
 RECENT_SENDS = 5
 SEND_LOG_SCANNED = 2000
@@ -108,10 +111,12 @@ def fields_section(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def tier_of(ltv_minor: int | Fraction) -> tuple[str, str | None, int | None]:
+def tier_of(
+    ltv_minor: int | Fraction, tiers: Tiers = TIERS
+) -> tuple[str, str | None, int | None]:
     """The tier an LTV reaches, the next tier and the LTV still needed for it."""
-    current, following = TIERS[0][0], None
-    for name, threshold in TIERS:
+    current, following = tiers[0][0], None
+    for name, threshold in tiers:
         if ltv_minor >= threshold:
             current = name
         elif following is None:
@@ -129,18 +134,27 @@ class CardDetails:
     feedback: str | None = None
     optout: str | None = None
     sends: list[str] = field(default_factory=list)
+    tiers: Tiers = TIERS
 
     @classmethod
-    def read(cls, client: redis.Redis, tenant: str, user: str) -> CardDetails:
+    def read(
+        cls,
+        client: redis.Redis,
+        tenant: str,
+        user: str,
+        *,
+        optout: frozenset[str] = frozenset(),
+        tiers: Tiers = TIERS,
+    ) -> CardDetails:
         keys = TenantKeys(tenant)
-        raw = client.hmget(
-            keys.customer(user), ["tier", "feedback_sum", "feedback_count", "optout"]
-        )
-        tier, total, count, optout = (_decode(v) for v in raw)
+        raw = client.hmget(keys.customer(user), ["feedback_sum", "feedback_count"])
+        total, count = (_decode(v) for v in raw)
         feedback = None
         if total and count and int(count) > 0:
             feedback = f"{float(total) / int(count):.1f} / 5 ({count} answers)"
-        return cls(tier, feedback, optout, recent_sends(client, keys, user))
+        optout_text = ", ".join(sorted(optout)) or None
+        sends = recent_sends(client, keys, user)
+        return cls(None, feedback, optout_text, sends, tiers)
 
 
 def _decode(value: bytes | str | None) -> str | None:
@@ -168,7 +182,7 @@ def recent_sends(client: redis.Redis, keys: TenantKeys, user: str) -> list[str]:
 def card_details_fields(
     breakdown: LtvBreakdown, details: CardDetails
 ) -> list[tuple[str, str]]:
-    tier = details.tier or tier_of(breakdown.ltv_minor)[0]
+    tier = details.tier or tier_of(breakdown.ltv_minor, details.tiers)[0]
     return [
         ("Tier", escape(tier)),
         ("Feedback score", details.feedback or "—"),

@@ -150,6 +150,24 @@ class LtvStore:
             policy.period_seconds * 1000,
         ]
 
+    def load_scripts(self) -> None:
+        """Load the script on every server (every primary of a cluster).
+
+        A pipeline that calls it by its digest then finds it everywhere; redis-py
+        loads it by itself only for plain pipelines, not cluster ones.
+        """
+        self.redis.script_load(self._record_script.script)
+
+    def record_in(
+        self, pipe: redis.client.Pipeline, event: AnyEvent, policy: LtvPolicy
+    ) -> None:
+        """Queue one event's script call on a pipeline; each call stays atomic."""
+        self._record_script(
+            keys=self._script_keys(TenantKeys(event.tenant), event.user),
+            args=self._script_args(event, policy, rebuilding=False),
+            client=pipe,
+        )
+
     def register_tenant(self, tenant: str) -> None:
         self.redis.sadd(TENANTS_KEY, TenantKeys(tenant).tenant)
 

@@ -26,7 +26,8 @@ NPS_ACTION = "ltv_feedback_nps"
 SCALES = {"csat": range(1, 6), "nps": range(0, 11)}
 
 RECORD_RATING_LUA = """
--- KEYS[1] ratings hash: "slot:kind" -> JSON; KEYS[2] totals hash
+-- KEYS[1] ratings hash: "slot:kind" -> JSON; KEYS[2] totals hash;
+-- KEYS[3] the customer's hash (their own CSAT sum and count, for the card)
 -- ARGV[1] field; ARGV[2] JSON; ARGV[3] kind; ARGV[4] score
 -- Returns 1 when stored, 0 when this question was already answered.
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
@@ -35,6 +36,10 @@ end
 local kind, score = ARGV[3], tonumber(ARGV[4])
 redis.call('HINCRBY', KEYS[2], kind .. '_count', 1)
 redis.call('HINCRBY', KEYS[2], kind .. '_sum', score)
+if kind == 'csat' then
+  redis.call('HINCRBY', KEYS[3], 'feedback_count', 1)
+  redis.call('HINCRBY', KEYS[3], 'feedback_sum', score)
+end
 if kind == 'nps' then
   if score >= 9 then redis.call('HINCRBY', KEYS[2], 'nps_promoters', 1) end
   if score <= 6 then redis.call('HINCRBY', KEYS[2], 'nps_detractors', 1) end
@@ -187,9 +192,10 @@ def record_rating(
     )
     stored = client.eval(
         RECORD_RATING_LUA,
-        2,
+        3,
         _key(tenant, "feedback:ratings"),
         _key(tenant, "feedback:totals"),
+        TenantKeys(tenant).customer(user),
         f"{slot}:{kind}",
         rating,
         kind,

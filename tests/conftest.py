@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from bot.embedded_redis import EmbeddedRedis
+from bot.redis_urls import cluster_client, is_cluster_url
 from ltv.clock import FixedClock
 from ltv.store import LtvStore
 
@@ -27,6 +28,13 @@ def is_reachable(url: str) -> bool:
         return False
 
 
+def client_for(url: str) -> redis.Redis:
+    """A plain client, or a cluster one for a redis+cluster:// URL (only db 0)."""
+    if is_cluster_url(url):
+        return cluster_client(url)
+    return redis.Redis.from_url(url)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("LTV_TEST_REDIS_URL")
@@ -40,7 +48,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+    client = client_for(redis_url)
     try:
         client.ping()
     except redis.ConnectionError as exc:

@@ -10,8 +10,9 @@ from redis.retry import Retry
 from bot.composition import build_runtime
 from bot.http import HttpServer, wsgi_app
 from bot.replay import SlackReplayer
-from ltv.keys import TenantKeys
 from strategies.delivery import Outcome, SendLedger
+from strategies.feedback import record_rating
+from strategies.guards import OptOuts
 from tests.conftest import delete_tenant_keys
 from tests.scenarios.conftest import (
     AGENT,
@@ -134,14 +135,23 @@ def test_a_customer_gets_a_polite_refusal_and_no_data(bot, text):
 
 def test_the_card_shows_every_part_the_agent_needs(bot):
     buy(bot, amount="$120.00")
-    bot.runtime.redis.hset(
-        TenantKeys(bot.tenant).customer(CUSTOMER),
-        mapping={"feedback_sum": "9", "feedback_count": "2", "optout": "loyalty"},
-    )
-    ledger = SendLedger(bot.runtime.redis, clock=bot.runtime.ctx.clock)
+    redis_client, clock = bot.runtime.redis, bot.runtime.ctx.clock
+    OptOuts(redis_client, clock=clock).opt_out(bot.tenant, CUSTOMER, "loyalty")
+    for slot, score in (("p1", 4), ("p2", 5)):
+        record_rating(
+            redis_client,
+            bot.tenant,
+            user=CUSTOMER,
+            kind="csat",
+            score=score,
+            slot=slot,
+            agent=AGENT,
+            at_s=clock.now_s(),
+        )
+    ledger = SendLedger(redis_client, clock=clock)
     slot = SendLedger.slot("welcome", CUSTOMER, "once")
-    ledger.claim(bot.tenant, "onboarding", slot)
-    ledger.record(bot.tenant, "onboarding", slot, Outcome.SENT)
+    claim = ledger.claim(bot.tenant, "onboarding", slot, user=CUSTOMER)
+    ledger.settle(bot.tenant, "onboarding", slot, claim, Outcome.SENT, user=CUSTOMER)
 
     card = str(command(bot, AGENT, f"<@{CUSTOMER}>")["blocks"])
 
@@ -155,7 +165,7 @@ def test_the_card_shows_every_part_the_agent_needs(bot):
         "First purchase",
         "Last purchase",
         "Interactions",
-        "*Tier*\\nPlatinum",
+        "*Tier*\\nGold",
         "4.5 / 5 (2 answers)",
         "*Opted out of*\\nloyalty",
         "onboarding/welcome: sent",
@@ -196,7 +206,7 @@ def test_stats_shows_totals_averages_tiers_and_strategy_counts(bot):
     assert "Customers: 2" in reply["text"]
     assert "Revenue: $100.00" in reply["text"]
     assert "Average purchase value: $50.00" in reply["text"]
-    assert "*Tiers* Bronze 0, Silver 1, Gold 0, Platinum 1" in str(reply["blocks"])
+    assert "*Tiers* Member 0, Bronze 1, Silver 0, Gold 1" in str(reply["blocks"])
 
 
 @pytest.mark.parametrize(
@@ -249,24 +259,24 @@ def test_purchase_without_arguments_opens_the_form(bot):
     assert bot.emulator.calls("views.open")
 
 
-def test_customers_opt_out_and_back_in_through_the_customer_hash(bot):
-    key = TenantKeys(bot.tenant).customer(OTHER)
+def test_customers_opt_out_and_back_in_where_the_guard_rails_read_it(bot):
+    optouts = OptOuts(bot.runtime.redis, clock=bot.runtime.ctx.clock)
 
     out = command(bot, OTHER, "optout loyalty")
-    stored_after_out = bot.runtime.redis.hget(key, "optout")
+    stored_after_out = optouts.categories(bot.tenant, OTHER)
     command(bot, OTHER, "optout feedback")
-    both = bot.runtime.redis.hget(key, "optout")
+    both = optouts.categories(bot.tenant, OTHER)
     everything = command(bot, OTHER, "optout")
-    stored_all = bot.runtime.redis.hget(key, "optout")
+    stored_all = optouts.categories(bot.tenant, OTHER)
     back = command(bot, OTHER, "optin")
 
     assert out["text"].startswith("You will receive no loyalty messages.")
-    assert stored_after_out == b"loyalty"
-    assert both == b"feedback,loyalty"
-    assert stored_all == b"all"
+    assert stored_after_out == ["loyalty"]
+    assert both == ["feedback", "loyalty"]
+    assert stored_all == ["all"]
     assert everything["text"].startswith("You will receive no more messages")
     assert back["text"].startswith("You will receive all our messages.")
-    assert bot.runtime.redis.hget(key, "optout") is None
+    assert optouts.categories(bot.tenant, OTHER) == []
     assert command(bot, OTHER, "optout spam")["text"].startswith("Usage:")
 
 

@@ -7,6 +7,7 @@ import pytest
 from bot.privacy import forget_customer
 from ltv.keys import TenantKeys
 from strategies.delivery import Outcome, SendLedger
+from strategies.guards import OptOuts
 from tests.scenarios.conftest import AGENT, COMMUNITY_CHANNEL, CUSTOMER
 from tests.scenarios.surface import (
     all_payload_problems,
@@ -128,19 +129,18 @@ def test_unticking_message_categories_opts_the_customer_out(bot):
         "type": "checkboxes",
         "action_id": "home_messages",
         "block_id": "messages",
-        "selected_options": [{"value": "onboarding"}, {"value": "support"}],
+        "selected_options": [{"value": "onboarding"}, {"value": "proactive"}],
         "action_ts": "1.1",
     }
+    optouts = OptOuts(bot.runtime.redis, clock=bot.runtime.ctx.clock)
 
     home_action(bot, CUSTOMER, action)
-    partial = bot.runtime.redis.hget(
-        TenantKeys(bot.tenant).customer(CUSTOMER), "optout"
-    )
+    partial = optouts.categories(bot.tenant, CUSTOMER)
     home_action(bot, CUSTOMER, {**action, "selected_options": []})
-    none = bot.runtime.redis.hget(TenantKeys(bot.tenant).customer(CUSTOMER), "optout")
+    none = optouts.categories(bot.tenant, CUSTOMER)
 
-    assert partial == b"feedback,loyalty"
-    assert none == b"all"
+    assert partial == ["feedback", "loyalty"]
+    assert none == ["all"]
     assert bot.emulator.home_view(CUSTOMER) is not None
 
 
@@ -203,8 +203,8 @@ def test_forget_erases_every_trace_of_the_customer(bot, redis_client):
     command(bot, CUSTOMER, "optout loyalty")
     ledger = SendLedger(redis_client, clock=bot.runtime.ctx.clock)
     slot = SendLedger.slot("welcome", CUSTOMER, "once")
-    ledger.claim(bot.tenant, "onboarding", slot)
-    ledger.record(bot.tenant, "onboarding", slot, Outcome.SENT)
+    claim = ledger.claim(bot.tenant, "onboarding", slot, user=CUSTOMER)
+    ledger.settle(bot.tenant, "onboarding", slot, claim, Outcome.SENT, user=CUSTOMER)
     redis_client.hset(f"{keys.prefix}feedback:{CUSTOMER}", "score", "5")
 
     reply = command(bot, ADMIN, f"forget <@{CUSTOMER}>")

@@ -281,7 +281,7 @@ def test_a_purchase_in_a_currency_without_a_rate_is_refused_clearly(bot):
 
     assert reply["text"] == (
         "Purchase not logged: no exchange rate from EUR to USD is configured; "
-        "an admin can set one with `/ltv admin rate EUR <rate>`"
+        "an admin can set one with `/ltv admin rate EUR &lt;rate&gt;`"
     )
     assert bot.customer() is None
 

@@ -417,7 +417,7 @@ def test_a_customer_who_went_quiet_is_contacted_once(sbot, clock):
 def test_only_admins_may_manage_strategies(sbot):
     reply = sbot.command(CUSTOMER, "admin disable onboarding").json()
 
-    assert reply["text"] == "Sorry, only workspace admins can manage strategies."
+    assert reply["text"] == "Sorry, only workspace admins can do that."
     assert sbot.runtime.strategies.configs.version(sbot.tenant) == 0
 
 
