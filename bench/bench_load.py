@@ -162,16 +162,18 @@ def bot_env(redis_url: str, api_url: str, port: int, data_dir: Path) -> dict[str
     }
 
 
-def serve_noop(port: int, api_url: str) -> None:
-    """The same server class and WSGI wrapper around a Bolt app that only acks."""
+def serve_noop(port: int, api_url: str, redis_url: str) -> None:
+    """The same server class and WSGI wrapper around a Bolt app that only acks.
+
+    The wrapper's health check and metrics read the bench's Redis; the app
+    itself touches nothing per event.
+    """
     from slack_bolt import App
     from slack_sdk import WebClient
 
     from bot.http import HttpServer, wsgi_app
-
-    class AlwaysUp:
-        def ping(self) -> bool:
-            return True
+    from ltv.clock import SystemClock
+    from ltv.store import LtvStore
 
     app = App(
         client=WebClient(token=TOKEN, base_url=api_url),
@@ -180,7 +182,8 @@ def serve_noop(port: int, api_url: str) -> None:
         token_verification_enabled=False,
     )
     app.event("message")(lambda ack: ack())
-    server = HttpServer(wsgi_app(app, AlwaysUp(), SECRET), "127.0.0.1", port)  # type: ignore[arg-type]
+    store = LtvStore(redis.Redis.from_url(redis_url), clock=SystemClock())
+    server = HttpServer(wsgi_app(app, store, SECRET), "127.0.0.1", port)
     server.serve_forever()
 
 
@@ -222,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--serve-noop", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_noop is not None:
-        serve_noop(args.serve_noop, args.api_url)
+        serve_noop(args.serve_noop, args.api_url, args.redis_url)
         return 0
     return run_bench(args.events, args.clients, args.max_seconds)
 
@@ -247,6 +251,8 @@ def run_bench(events: int, clients: int, max_seconds: float) -> int:
                 str(noop_port),
                 "--api-url",
                 emulator.api_url,
+                "--redis-url",
+                embedded.url,
             ]
             noop_env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
             children.append(start_child(noop_args, noop_env, noop_port, work))

@@ -27,7 +27,7 @@ from pathlib import Path
 import redis
 from pydantic import SecretStr
 
-from bot.commands import handle_ltv_command
+from bot.commands import CommandRequest, handle_ltv_command
 from bot.composition import build_runtime, redis_client_for
 from bot.embedded_redis import free_port, redis_server_binary
 from bot.emulator import SlackEmulator
@@ -135,7 +135,7 @@ def time_lookups(runtime, replayer, customers: int, lookups: int):
             raise RuntimeError(f"lookup of {user} did not answer with a card: {reply}")
         started = time.perf_counter()
         handle_ltv_command(
-            runtime.ctx, tenant=TEAM, caller=AGENT, text=f"<@{user}>", trigger_id=""
+            runtime.ctx, CommandRequest(tenant=TEAM, caller=AGENT, text=f"<@{user}>")
         )
         in_process.append(time.perf_counter() - started)
     return over_http, in_process
