@@ -7,6 +7,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
+import redis
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
@@ -31,12 +32,20 @@ from bot.responder import DeferredReplies
 from bot.runtime import BotContext
 from bot.stats_chart import is_stats_chart_request, stats_chart_reply
 from bot.strategy_actions import register_strategy_actions
-from ltv.errors import StoreUnavailableError
+from ltv.errors import InvalidIdError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = "The LTV bot is temporarily unavailable, please try again in a minute."
 FAILED = "Sorry, something went wrong on our side. Please try again."
+# Redis failures met outside the store (config reads, role caches) mean the
+# same as StoreUnavailableError: nothing was stored, answer so Slack retries.
+REDIS_UNAVAILABLE = (
+    StoreUnavailableError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.BusyLoadingError,
+)
 
 
 def repair_form_body(req: BoltRequest) -> BoltRequest:
@@ -198,15 +207,32 @@ def handle_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
     message, since Slack does not retry them.
     """
     is_command = isinstance(body, dict) and "command" in body
-    unavailable = isinstance(error, StoreUnavailableError)
     METRICS.inc("ltv_errors_total", kind=type(error).__name__)
+    if isinstance(error, InvalidIdError):
+        return refuse_bad_id(error, is_command=is_command)
+    unavailable = isinstance(error, REDIS_UNAVAILABLE)
     if unavailable:
-        logger.warning("store unavailable: %s", type(error.__cause__).__name__)
+        logger.warning("store unavailable: %s", type(error.__cause__ or error).__name__)
     else:
         logger.error("listener failed: %s", type(error).__name__, exc_info=error)
     if not is_command:
         return BoltResponse(status=500, body="")
     reply = ephemeral(UNAVAILABLE if unavailable else FAILED)
+    return BoltResponse(
+        status=200, body=json.dumps(reply), headers={"content-type": "application/json"}
+    )
+
+
+def refuse_bad_id(error: InvalidIdError, *, is_command: bool) -> BoltResponse:
+    """A payload naming an id of the wrong shape: refused, stored nowhere.
+
+    An event is acknowledged (a retry would carry the same id); a command gets
+    one sentence naming what could not be read.
+    """
+    logger.warning("request refused: unreadable %s", error.kind)
+    if not is_command:
+        return BoltResponse(status=200, body="")
+    reply = ephemeral(f"Sorry, that request carried a {error.kind} I could not read.")
     return BoltResponse(
         status=200, body=json.dumps(reply), headers={"content-type": "application/json"}
     )

@@ -208,9 +208,9 @@ def wait_for_stop(stop: threading.Event) -> None:
 
 
 def serve_socket_mode(runtime, app_token: str, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.socket_mode import CheckedSocketModeHandler
 
-    handler = SocketModeHandler(runtime.app, app_token)
+    handler = CheckedSocketModeHandler(runtime.app, app_token)
     handler.connect()
     logger.info("socket mode connected")
     wait_for_stop(stop)
@@ -221,7 +221,9 @@ def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # t
     from bot.http import HttpServer, wsgi_app
     from bot.wsgi import DrainingApp
 
-    application = DrainingApp(wsgi_app(runtime.app, runtime.store))
+    application = DrainingApp(
+        wsgi_app(runtime.app, runtime.store, settings.slack_signing_secret)
+    )
     server = HttpServer(application, settings.host, settings.port)
     server.start()
     logger.info(

@@ -39,7 +39,13 @@ from strategies.service import StrategyService, build_strategies
 
 logger = logging.getLogger(__name__)
 
-REDIS_TIMEOUT_S = 5.0
+# Slack waits 3 s for an answer. A command on a hung server can wait for a
+# socket timeout on the connection handshake and on the reply, each tried twice
+# (about 4 timeouts and 2 backoffs: 2.2 s), so a hung Redis yields a 500, and
+# Slack's retry, before Slack gives up on the request.
+REDIS_TIMEOUT_S = 0.5
+REDIS_RETRIES = 1
+REDIS_BACKOFF_CAP_S = 0.1
 
 
 class ConfigurationError(ValueError):
@@ -58,7 +64,10 @@ def redis_client_for(url: str, *, cluster: bool = False) -> redis.Redis:
         url,
         socket_timeout=REDIS_TIMEOUT_S,
         socket_connect_timeout=REDIS_TIMEOUT_S,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        retry=Retry(
+            ExponentialBackoff(cap=REDIS_BACKOFF_CAP_S, base=0.05),
+            retries=REDIS_RETRIES,
+        ),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         health_check_interval=30,
     )

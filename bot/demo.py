@@ -330,7 +330,13 @@ class DemoRun:
             team, "guards", "quiet_end_hour", "21", by="demo"
         )
         self.server = HttpServer(
-            wsgi_app(self.runtime.app, self.runtime.store), "127.0.0.1", 0
+            wsgi_app(
+                self.runtime.app,
+                self.runtime.store,
+                self.runtime.settings.slack_signing_secret,
+            ),
+            "127.0.0.1",
+            0,
         ).start()
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,7 +24,15 @@ RETRYABLE_ERRORS = frozenset(
         "request_timeout",
     }
 )
+# Errors that say Slack did not act on the request, so a post may be retried.
+# fatal_error, internal_error and other 5xx answers may come after the message
+# was posted: retrying those could post it twice.
+POST_NOT_PROCESSED_ERRORS = frozenset(
+    {"ratelimited", "service_unavailable", "request_timeout"}
+)
+POST_NOT_PROCESSED_STATUSES = frozenset({429})
 DEFAULT_TIMEOUT_S = 10
+ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 KEY_BLOCK_PREFIX = "ltvkey:"
 METADATA_EVENT = "ltv_strategy_message"
 HISTORY_PAGE = 200
@@ -31,36 +40,52 @@ HISTORY_PAGES = 3
 
 
 def build_web_client(token: str | None, base_url: str | None) -> WebClient:
-    """A WebClient that honours Retry-After on 429 (twice in a row included)."""
-    client = WebClient(
+    """A WebClient that honours Retry-After on 429 and retries nothing else.
+
+    slack_sdk's default handler resends a request whose connection dropped,
+    which posts a message twice when Slack received the first one; a 429
+    means Slack did nothing, so only that is retried here.
+    """
+    return WebClient(
         token=token,
         base_url=base_url or WebClient.BASE_URL,
         timeout=DEFAULT_TIMEOUT_S,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
     )
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client
 
 
 def send_error_from(exc: SlackApiError) -> SendError:
     """Slack's failure, mapped at the boundary to the strategies' own error."""
-    status = exc.response.status_code
-    body = exc.response.data if isinstance(exc.response.data, dict) else {}
-    code = str(body.get("error") or f"http_{status}")
-    retry_after = float(exc.response.headers.get("Retry-After", 0) or 0)
+    status, code, retry_after = _failure_of(exc)
     retryable = code in RETRYABLE_ERRORS or status >= 500 or status == 429
     return SendError(code, retryable=retryable, retry_after_s=retry_after)
 
 
 def post_error_from(exc: SlackApiError) -> SendError:
-    """Like send_error_from, but a server error leaves the post in doubt.
+    """A failed chat.postMessage: retryable only when Slack surely did not post.
 
-    After a 5xx or an internal error Slack may have posted the message
-    anyway; the claim is kept and resolved from the channel's history later.
+    After a 5xx (a gateway's 503 included), fatal_error or internal_error,
+    Slack may have posted the message anyway: the error is in doubt, the claim
+    is kept and resolved from the channel's history later.
     """
-    error = send_error_from(exc)
-    if not error.retryable or error.code == "ratelimited":
-        return error
-    return SendError(error.code, retryable=False, in_doubt=True)
+    status, code, retry_after = _failure_of(exc)
+    if code in POST_NOT_PROCESSED_ERRORS or status in POST_NOT_PROCESSED_STATUSES:
+        return SendError(code, retryable=True, retry_after_s=retry_after)
+    if code in RETRYABLE_ERRORS or status >= 500:
+        return SendError(code, retryable=False, in_doubt=True)
+    return SendError(code, retryable=False)
+
+
+def _failure_of(exc: SlackApiError) -> tuple[int, str, float]:
+    status = exc.response.status_code
+    body = exc.response.data if isinstance(exc.response.data, dict) else {}
+    error = body.get("error")
+    # slack_sdk puts the start of a non-JSON body (an HTML error page) in
+    # "error"; only Slack's own snake_case codes are kept as the code.
+    is_code = isinstance(error, str) and ERROR_CODE.match(error)
+    code = str(error) if is_code else f"http_{status}"
+    retry_after = float(exc.response.headers.get("Retry-After", 0) or 0)
+    return status, code, retry_after
 
 
 class SlackMessenger:
@@ -83,7 +108,7 @@ class SlackMessenger:
                 channel=channel, text=text, blocks=blocks, unfurl_links=False
             )
         except SlackApiError as exc:
-            raise send_error_from(exc) from exc
+            raise post_error_from(exc) from exc
         except (SlackClientError, OSError) as exc:
             # The request may have reached Slack: retrying could post twice, and
             # a message sent twice is worse than one that needs a human retry.

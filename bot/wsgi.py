@@ -84,7 +84,11 @@ class ServedApp(DrainingApp):
     """The WSGI app of one worker, owning the runtime it closes on shutdown."""
 
     def __init__(self, runtime: Runtime) -> None:
-        super().__init__(bot_http.wsgi_app(runtime.app, runtime.store))
+        super().__init__(
+            bot_http.wsgi_app(
+                runtime.app, runtime.store, runtime.settings.slack_signing_secret
+            )
+        )
         self.runtime = runtime
 
     def shutdown(self, timeout_s: float = GRACEFUL_TIMEOUT_S) -> None:

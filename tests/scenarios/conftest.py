@@ -155,7 +155,9 @@ def bot(redis_client, redis_url, tenant, emulator, clock) -> Iterator[BotHarness
         redis_client=redis_client,
         tenants=lambda: [tenant],  # not the other tests' tenants in the shared db
     )
-    server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store, SIGNING_SECRET), "127.0.0.1", 0
+    ).start()
     replayer = SlackReplayer(
         f"http://127.0.0.1:{server.port}/slack/events", SIGNING_SECRET
     )
