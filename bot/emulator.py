@@ -45,6 +45,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# What an app installed from manifest.yml is granted, so `ltv-bot doctor`
+# passes against the emulator as it would against a correct install.
 DEFAULT_SCOPES = (
     "app_mentions:read",
     "channels:history",
@@ -53,8 +55,11 @@ DEFAULT_SCOPES = (
     "commands",
     "files:write",
     "groups:history",
+    "groups:read",
     "im:history",
     "im:write",
+    "mpim:history",
+    "reactions:read",
     "reactions:write",
     "usergroups:read",
     "users:read",
