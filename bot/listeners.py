@@ -7,6 +7,7 @@ be stored is answered with an error and Slack delivers it again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -238,24 +239,52 @@ def void_deleted_notice(
     record(ctx, void)
 
 
+def record_interaction_event(
+    ctx: BotContext,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    context: dict[str, Any],
+    build: Callable[[str, dict[str, Any], str], Interaction | None],
+) -> None:
+    """The shared path of join and reaction events: checked, built, recorded."""
+    event_id = str(body.get("event_id") or "")
+    if is_own_post(event, context) or not event_id:
+        return
+    tenant = event_tenant(body, context)
+    try:
+        interaction = build(tenant, event, event_id)
+    except (InvalidIdError, ValidationError):
+        logger.warning("%s event refused tenant=%s", event.get("type"), tenant)
+        return
+    if interaction is not None:
+        ctx.store.register_tenant(tenant)
+        record(ctx, interaction)
+
+
 def handle_member_joined(
     ctx: BotContext,
     body: dict[str, Any],
     event: dict[str, Any],
     context: dict[str, Any],
 ) -> None:
-    if is_own_post(event, context):
-        return
-    tenant = event_tenant(body, context)
-    event_id = str(body.get("event_id") or "")
-    try:
-        join = join_interaction(tenant, event, event_id) if event_id else None
-    except (InvalidIdError, ValidationError):
-        logger.warning("join event refused tenant=%s", tenant)
-        return
-    if join is not None:
-        ctx.store.register_tenant(tenant)
-        record(ctx, join)
+    record_interaction_event(ctx, body, event, context, join_interaction)
+
+
+def reaction_interaction(
+    tenant: str, event: dict[str, Any], event_id: str
+) -> Interaction | None:
+    """A customer's reaction is an interaction of its own (each one counts)."""
+    user = event.get("user")
+    if not is_valid_user(user):
+        return None
+    return Interaction(
+        tenant=tenant,
+        user=user,
+        at_ms=ts_to_ms(event.get("event_ts")),
+        event_id=event_id,
+        kind="reaction",
+        user_team=team_of(event.get("user_team")),
+    )
 
 
 def handle_reaction(
@@ -264,25 +293,4 @@ def handle_reaction(
     event: dict[str, Any],
     context: dict[str, Any],
 ) -> None:
-    """A customer's reaction is an interaction of its own (each one counts)."""
-    if is_own_post(event, context):
-        return
-    tenant = event_tenant(body, context)
-    event_id = str(body.get("event_id") or "")
-    user = event.get("user")
-    if not event_id or not is_valid_user(user):
-        return
-    try:
-        reaction = Interaction(
-            tenant=tenant,
-            user=user,
-            at_ms=ts_to_ms(event.get("event_ts")),
-            event_id=event_id,
-            kind="reaction",
-            user_team=team_of(event.get("user_team")),
-        )
-    except (InvalidIdError, ValidationError):
-        logger.warning("reaction event refused tenant=%s", tenant)
-        return
-    ctx.store.register_tenant(tenant)
-    record(ctx, reaction)
+    record_interaction_event(ctx, body, event, context, reaction_interaction)
