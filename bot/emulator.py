@@ -21,6 +21,7 @@ import json
 import logging
 import mimetypes
 import re
+import sys
 import threading
 import time
 import zlib
@@ -1705,7 +1706,8 @@ def main(
         parser.exit(
             1, f"{parser.prog}: cannot listen on {options.host}:{options.port}: {err}\n"
         )
-    print(f"Slack Web API emulator at {emulator.api_url} (Ctrl-C to stop)", flush=True)
+    sys.stdout.write(f"Slack Web API emulator at {emulator.api_url} (Ctrl-C to stop)\n")
+    sys.stdout.flush()
     _serve_until_stopped(emulator, stop or threading.Event())
     return 0
 
