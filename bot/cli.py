@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser(
         "serve", help="run the bot (Socket Mode or HTTP)"
     )
-    serve_parser.add_argument(  # issue 7: production serving under gunicorn
+    serve_parser.add_argument(  # production serving under gunicorn
         "--workers", type=int, default=0, help="HTTP mode under gunicorn, N workers"
     )
     demo = commands.add_parser("demo", help="replay the CDNOW sample into a local bot")
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--tenant", default=None, help="one workspace or org id (default: all)"
     )
-    add_task_parsers(commands)  # issue 7: import, export, report
+    add_task_parsers(commands)  # import, export, report
     return parser
 
 

@@ -54,7 +54,7 @@ class ConfigurationError(ValueError):
 
 def redis_client_for(url: str, *, cluster: bool = False) -> redis.Redis:
     """A client with timeouts and retries, so a blip is survived, not fatal."""
-    if cluster or is_cluster_url(url):  # issue 7: Redis Cluster
+    if cluster or is_cluster_url(url):
         return cluster_client(
             url,
             socket_timeout=REDIS_TIMEOUT_S,

@@ -79,7 +79,7 @@ def load_model(store: LtvStore, tenant: str) -> StoredModel | None:
         gamma_gamma: GammaGammaParams | None = GammaGammaParams.from_dict(fields)
     except ValueError:
         gamma_gamma = None
-    # Issue 3's model store names it time_unit_days; weeks when absent.
+    # The model store names it time_unit_days; weeks when absent.
     unit = fields.get("time_unit_days") or fields.get("period_days")
     period_days = _float(unit, DEFAULT_MODEL_PERIOD_DAYS)
     return StoredModel(bgnbd, gamma_gamma, period_days)
