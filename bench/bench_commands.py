@@ -90,7 +90,9 @@ def main() -> None:
     runtime = build_runtime(
         settings, clock=FixedClock(1_704_067_200), redis_client=client
     )
-    server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store, SECRET), "127.0.0.1", 0
+    ).start()
     replayer = SlackReplayer(f"http://127.0.0.1:{server.port}/slack/events", SECRET)
 
     def command(text: str) -> dict:

@@ -34,19 +34,20 @@ SLACK_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 
 
 def wsgi_app(
-    app: App, store: LtvStore, signing_secret: SecretStr | str | None = None
+    app: App, store: LtvStore, signing_secret: SecretStr | str
 ) -> Callable[..., Iterable[bytes]]:
     """Slack requests at /slack/events; GET /healthz says whether Redis answers;
     GET /metrics serves the counters in Prometheus's text format.
 
-    Given the signing secret, signed payloads whose fields have the wrong types
-    are refused with a 400 before Bolt reads them (see bot.payload_shape).
+    Signed payloads whose fields have the wrong types, and bodies that are not
+    UTF-8 (Slack's SDK cannot even verify those), are refused with a 400 before
+    Bolt reads them (see bot.payload_shape).
     """
     slack = SlackRequestHandler(app, path=SLACK_PATH)
     send_log = SendLogCounter(store.redis, store.tenants, METRICS)
     if isinstance(signing_secret, SecretStr):
         signing_secret = signing_secret.get_secret_value()
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    verifier = SignatureVerifier(signing_secret)
 
     def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -56,6 +57,8 @@ def wsgi_app(
         if not has_wellformed_signature(environ):
             return refuse_unsigned(environ, start_response)
         body = read_body(environ)
+        if not is_utf8(body):
+            return refuse_malformed("the body is not UTF-8", start_response)
         problem = signed_payload_problem(verifier, environ, body)
         if problem:
             return refuse_malformed(problem, start_response)
@@ -76,6 +79,14 @@ def has_wellformed_signature(environ: dict[str, Any]) -> bool:
     return bool(SLACK_TIMESTAMP.match(timestamp) and SLACK_SIGNATURE.match(signature))
 
 
+def is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def read_body(environ: dict[str, Any]) -> bytes:
     """The request body, put back so that Bolt can read it again."""
     try:
@@ -88,7 +99,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
 
 
 def signed_payload_problem(
-    verifier: SignatureVerifier | None, environ: dict[str, Any], body: bytes
+    verifier: SignatureVerifier, environ: dict[str, Any], body: bytes
 ) -> str | None:
     """What is wrong with the shape of a correctly signed payload, if anything.
 
@@ -96,7 +107,7 @@ def signed_payload_problem(
     """
     timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
     signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-    if verifier is None or not verifier.is_valid(body, timestamp, signature):
+    if not verifier.is_valid(body, timestamp, signature):
         return None
     try:
         payload = parse_body(body.decode("utf-8"), environ.get("CONTENT_TYPE"))

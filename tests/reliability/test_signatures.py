@@ -204,3 +204,13 @@ def test_the_bot_refuses_to_start_without_a_signing_secret(redis_url):
 
     with pytest.raises(ConfigurationError, match="SLACK_SIGNING_SECRET is not set"):
         build_runtime(settings)
+
+
+def test_a_signed_body_that_is_not_utf8_is_refused_with_400_and_stores_nothing(bot):
+    body = b"\xff\xfe{}"
+
+    delivery = bot.replayer.post(body, content_type="application/json")
+
+    assert delivery.status == 400
+    assert b"not UTF-8" in delivery.body
+    assert bot.runtime.redis.exists(f"ltv:{{{bot.tenant}}}:events") == 0

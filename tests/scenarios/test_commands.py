@@ -347,7 +347,9 @@ def test_redis_down_gives_a_short_unavailable_answer(bot, emulator, redis_url):
         clock=bot.runtime.ctx.clock,
         redis_client=dead,
     )
-    server = HttpServer(wsgi_app(runtime.app, runtime.store), "127.0.0.1", 0).start()
+    server = HttpServer(
+        wsgi_app(runtime.app, runtime.store, SIGNING_SECRET), "127.0.0.1", 0
+    ).start()
     down = BotHarness(
         runtime=runtime,
         emulator=emulator,
