@@ -222,7 +222,7 @@ def serve_http(runtime, settings: Settings, stop: threading.Event) -> None:  # t
     from bot.wsgi import DrainingApp
 
     application = DrainingApp(
-        wsgi_app(runtime.app, runtime.store, settings.slack_signing_secret)
+        wsgi_app(runtime.app, runtime.store, runtime.signing_secret)
     )
     server = HttpServer(application, settings.host, settings.port)
     server.start()

@@ -108,6 +108,11 @@ class Runtime:
     embedded: EmbeddedRedis | None = None
     closed: bool = field(default=False)
 
+    @property
+    def signing_secret(self) -> str:
+        """Checked when the runtime was built; every HTTP server verifies with it."""
+        return _required(self.settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+
     def start_scheduler(self, *, every_seconds: int | None = None) -> None:
         """Jobs from the admins' schedules, re-read every few seconds.
 

@@ -333,7 +333,7 @@ class DemoRun:
             wsgi_app(
                 self.runtime.app,
                 self.runtime.store,
-                self.runtime.settings.slack_signing_secret,
+                self.runtime.signing_secret,
             ),
             "127.0.0.1",
             0,

@@ -85,9 +85,7 @@ class ServedApp(DrainingApp):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
-            bot_http.wsgi_app(
-                runtime.app, runtime.store, runtime.settings.slack_signing_secret
-            )
+            bot_http.wsgi_app(runtime.app, runtime.store, runtime.signing_secret)
         )
         self.runtime = runtime
 

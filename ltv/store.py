@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
+from typing import Any
 
 import redis
 
@@ -308,12 +310,12 @@ def _event_fields(event: AnyEvent) -> tuple[str, str, int, str, int, str]:
     )
 
 
-def _text(value: bytes | str) -> str:
+def _text(value: object) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _customer_from_hash(
-    tenant: str, user: str, fields: dict[bytes, bytes]
+    tenant: str, user: str, fields: Mapping[Any, Any]
 ) -> CustomerRecord:
     raw = {_text(k): _text(v) for k, v in fields.items()}
     return CustomerRecord(
