@@ -304,19 +304,26 @@ AMOUNT_PUNCTUATION = frozenset(".,'’()+-−")
 CURRENCY_PREFIX = re.compile(r"^[A-Za-z]{1,3}(?=\W)")
 
 
-def is_amount_token(token: str, *, is_last: bool) -> bool:
+def is_amount_token(token: str, *, follows_number: bool) -> bool:
     """Digits, separators, signs and currency signs, or a currency code alone.
 
-    A lower-case code counts only as the last word, so a note such as
-    "50 all good" is not read as Albanian lek.
+    A code in any case counts, and so does any three-letter upper-case word
+    right after the number, so a mistyped code ("50 EUE") is refused by the
+    parser instead of being booked in the base currency with the word as a note.
     """
     if _is_currency_code(token):
-        return token.isupper() or is_last
+        return token.isupper() or follows_number
+    if follows_number and len(token) == 3 and token.isalpha() and token.isupper():
+        return True
     body = CURRENCY_PREFIX.sub("", token)
     return bool(body) and all(
         ch.isdigit() or ch in AMOUNT_PUNCTUATION or unicodedata.category(ch) == "Sc"
         for ch in body
     )
+
+
+def _has_digit(token: str) -> bool:
+    return any(ch.isdigit() for ch in token)
 
 
 def read_amount_tokens(tokens: list[str]) -> tuple[str, list[str]]:
@@ -329,7 +336,7 @@ def read_amount_tokens(tokens: list[str]) -> tuple[str, list[str]]:
     """
     taken = 0
     while taken < len(tokens) and is_amount_token(
-        tokens[taken], is_last=taken == len(tokens) - 1
+        tokens[taken], follows_number=taken > 0 and _has_digit(tokens[taken - 1])
     ):
         taken += 1
     taken = max(taken, 1)

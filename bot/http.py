@@ -113,6 +113,8 @@ def signed_payload_problem(
         payload = parse_body(body.decode("utf-8"), environ.get("CONTENT_TYPE"))
     except (UnicodeDecodeError, ValueError):
         return "the body is not UTF-8 JSON or a form"
+    except RecursionError:
+        return "the body is nested too deeply"
     return payload_problem(payload)
 
 

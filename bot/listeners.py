@@ -34,7 +34,7 @@ from bot.translate import (
     tenant_of,
     ts_to_ms,
 )
-from ltv.errors import InvalidIdError, LtvError
+from ltv.errors import InvalidIdError, LtvError, MissingRateError
 from ltv.events import AnyEvent, Interaction, Purchase, Refund, Void
 from ltv.keys import TenantKeys
 from ltv.store import RecordResult, RecordStatus
@@ -173,7 +173,12 @@ def record_order_notice(
             config=ctx.configs.load(tenant),
         )
     except (LtvError, ValidationError) as exc:
-        record_unmatched(ctx.store.redis, tenant, channel, ts, "amount_unreadable")
+        reason = (
+            "no_exchange_rate"
+            if isinstance(exc, MissingRateError)
+            else "amount_unreadable"
+        )
+        record_unmatched(ctx.store.redis, tenant, channel, ts, reason)
         logger.warning(
             "order notice refused tenant=%s channel=%s reason=%s",
             tenant,

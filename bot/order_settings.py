@@ -16,6 +16,7 @@ from bot.runtime import BotContext
 from bot.views import escape
 from ltv.clock import to_datetime
 from ltv.keys import TenantKeys
+from ltv.store import REASON_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,28 @@ def remove_pattern(ctx: BotContext, tenant: str, args: list[str]) -> str:
     return f"Removed pattern `{escape(removed.template)}`."
 
 
+# Why a notice was not recorded, for the admin reading the list; the codes
+# of the recording script are explained by ltv.store.REASON_TEXT.
+UNMATCHED_TEXT = {
+    "no_match": "no pattern reads it",
+    "customer_unknown": "the customer it names is not a member",
+    "amount_unreadable": "the amount cannot be read for certain",
+    "no_exchange_rate": "its currency has no exchange rate (`/ltv admin rate`)",
+    "not_from_an_app": "a person typed it; notices must come from the shop's app",
+    **REASON_TEXT,
+}
+
+
+def unmatched_line(raw: dict[str, str]) -> str:
+    """When, a link to the message, and why it was not recorded."""
+    channel, ts = raw.get("channel", ""), raw.get("ts", "0")
+    when = to_datetime(int(float(ts))).strftime("%Y-%m-%d %H:%M")
+    link = f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    reason = raw.get("reason", "")
+    why = UNMATCHED_TEXT.get(reason, reason.replace("_", " "))
+    return f"• <#{channel}> <{link}|{when}> — {escape(why)} (`{escape(reason)}`)"
+
+
 def list_unmatched(ctx: BotContext, tenant: str) -> str:
     entries: Any = ctx.store.redis.xrevrange(unmatched_key(tenant), count=20)
     if not entries:
@@ -163,9 +186,6 @@ def list_unmatched(ctx: BotContext, tenant: str) -> str:
     lines = []
     for _, fields in entries:
         raw = {_text(k): _text(v) for k, v in fields.items()}
-        when = to_datetime(int(float(raw.get("ts", "0")))).strftime("%Y-%m-%d %H:%M")
-        lines.append(
-            f"• <#{raw.get('channel')}> {when} — {escape(raw.get('reason', ''))}"
-        )
+        lines.append(unmatched_line(raw))
     total = ctx.store.redis.xlen(unmatched_key(tenant))
     return f"Unmatched order notices ({total} kept, latest first):\n" + "\n".join(lines)

@@ -92,8 +92,23 @@ def payload_problem(payload: object) -> str | None:
             return problem
     if payload.get("type") in ACTION_PAYLOADS:
         return actions_problem(payload.get("actions"))
+    if payload.get("type") in VIEW_PAYLOADS:
+        return view_problem(payload.get("view"))
     if "event" in payload:
         return event_problem(payload["event"])
+    return None
+
+
+VIEW_PAYLOADS = frozenset({"view_submission", "view_closed"})
+
+
+def view_problem(view: object) -> str | None:
+    """Bolt reads view.type and view.callback_id of every view payload."""
+    if not isinstance(view, dict):
+        return "field view is not an object"
+    for name in ("type", "callback_id"):
+        if not isinstance(view.get(name), str):
+            return f"field view.{name} is not a string"
     return None
 
 

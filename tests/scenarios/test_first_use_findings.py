@@ -30,6 +30,7 @@ def stored_purchases(bot):
         ("12,50 €", "Logged a purchase of €12.50"),
         ("1.234,50 €", "Logged a purchase of €1,234.50"),
         ("50 EUR for the shoes", "Logged a purchase of €50.00"),
+        ("50 eur for the shoes", "Logged a purchase of €50.00"),
     ],
 )
 def test_every_documented_amount_form_is_read_whole_from_the_command(
@@ -43,7 +44,9 @@ def test_every_documented_amount_form_is_read_whole_from_the_command(
 
 
 @pytest.mark.parametrize(
-    "amount", ["500 ¥", "12.50 £", "5 USD 6 USD"], ids=["yen", "pound", "two"]
+    "amount",
+    ["500 ¥", "12.50 £", "5 USD 6 USD", "50 EUE", "50 XXX"],
+    ids=["yen", "pound", "two", "typo", "no-such-code"],
 )
 def test_amounts_the_bot_cannot_take_are_refused_not_stored_in_dollars(bot, amount):
     reply = command(bot, AGENT, f"purchase <@{CUSTOMER}> {amount}")
@@ -93,3 +96,38 @@ def test_a_refused_refund_notice_is_listed_for_admins(bot):
 
     assert bot.customer().net_revenue_minor == 1000
     assert "refund_too_large" in command(bot, ADMIN, "orders unmatched")["text"]
+
+
+def test_a_notice_in_a_currency_without_a_rate_is_listed_with_that_reason(bot):
+    bot.order_notice(
+        f"Order 3003 paid: £20.00 by <@{CUSTOMER}>", ts="1700000000.000100"
+    )
+
+    listing = command(bot, ADMIN, "orders unmatched")["text"]
+
+    assert stored_purchases(bot) is None
+    assert "its currency has no exchange rate" in listing
+    assert "https://slack.com/archives/CORDERS01/p1700000000000100" in listing
+
+
+def test_a_view_submission_without_a_view_type_is_a_400_not_a_500(bot):
+    payload = {
+        "type": "view_submission",
+        "user": {"id": AGENT},
+        "team": {"id": bot.tenant},
+        "view": {"callback_id": "x"},
+    }
+
+    delivery = bot.replayer.post_interaction(payload)
+
+    assert delivery.status == 400
+    assert b"view.type" in delivery.body
+
+
+def test_a_body_nested_too_deeply_is_a_400_not_a_500(bot):
+    body = b'{"type":"event_callback","x":' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    delivery = bot.replayer.post(body, content_type="application/json")
+
+    assert delivery.status == 400
+    assert b"nested too deeply" in delivery.body
