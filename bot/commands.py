@@ -460,20 +460,22 @@ def _first_line(exc: Exception) -> str:
 
 
 def optout(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
-    category = _category(args)
-    if category is None:
-        return ephemeral(views.category_usage("optout"))
-    now = opt_out(
-        ctx.store.redis, request.tenant, request.caller, category, clock=ctx.clock
-    )
-    return ephemeral(views.optout_sentence(now))
+    return change_optout(ctx, request, args, "optout")
 
 
 def optin(ctx: BotContext, request: CommandRequest, args: list[str]) -> dict[str, Any]:
+    return change_optout(ctx, request, args, "optin")
+
+
+def change_optout(
+    ctx: BotContext, request: CommandRequest, args: list[str], verb: str
+) -> dict[str, Any]:
+    """The caller's own opt-out or opt-in, then what they will now receive."""
     category = _category(args)
     if category is None:
-        return ephemeral(views.category_usage("optin"))
-    now = opt_in(
+        return ephemeral(views.category_usage(verb))
+    change = opt_out if verb == "optout" else opt_in
+    now = change(
         ctx.store.redis, request.tenant, request.caller, category, clock=ctx.clock
     )
     return ephemeral(views.optout_sentence(now))

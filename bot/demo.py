@@ -32,6 +32,7 @@ from bot.settings import Settings
 from bot.views import format_fraction
 from ltv.clock import FixedClock
 from ltv.formula import LtvPolicy
+from ltv.importer import cdnow_user
 from ltv.keys import TENANTS_KEY, TenantKeys
 from ltv.money import Money, format_money
 
@@ -77,10 +78,6 @@ def dollars_to_cents(text: str) -> int:
     return int(whole) * 100 + int((cents + "00")[:2])
 
 
-def slack_user(customer: str) -> str:
-    return f"UCD{int(customer):05d}"
-
-
 def day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC).timestamp())
 
@@ -93,7 +90,7 @@ def build_deliveries(rows: list[CdnowPurchase], team: str) -> list[dict[str, Any
     timed: list[tuple[int, int, dict[str, Any]]] = []
     for seq, (customer, day) in enumerate(sorted(first_day.items())):
         at = day_epoch(day) + 9 * 3600
-        timed.append((at, seq, join_event(slack_user(customer), at, seq, team)))
+        timed.append((at, seq, join_event(cdnow_user(customer), at, seq, team)))
     for seq, row in enumerate(rows):
         at = day_epoch(row.day) + 12 * 3600
         timed.append((at, seq, order_event(row, at, seq, team)))
@@ -137,7 +134,7 @@ def join_event(user: str, at: int, seq: int, team: str) -> dict[str, Any]:
 
 
 def order_event(row: CdnowPurchase, at: int, seq: int, team: str) -> dict[str, Any]:
-    user = slack_user(row.customer)
+    user = cdnow_user(row.customer)
     amount = format_money(Money(row.amount_minor, "USD"))
     ts = f"{at}.{seq:06d}"
     event = {
@@ -182,7 +179,7 @@ def reset_demo_tenant(client: redis.Redis, team: str) -> None:
 def seed_directory(emulator: SlackEmulator, rows: list[CdnowPurchase]) -> None:
     emulator.add_user(AGENT_USER, name="avery", real_name="Avery Agent", is_admin=True)
     for customer in sorted({row.customer for row in rows}):
-        user = slack_user(customer)
+        user = cdnow_user(customer)
         emulator.add_user(
             user, name=f"customer{int(customer)}", real_name=f"Customer {int(customer)}"
         )

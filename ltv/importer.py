@@ -226,24 +226,18 @@ def _money_event(
     row: RawRow, tenant: str, user: str, money: Money, base_minor: int, at_ms: int
 ) -> Purchase | Refund:
     """Event id and source ref come from the order id, so a re-import is a no-op."""
+    model: type[Purchase] | type[Refund] = Purchase
+    ref = f"import:order:{row.order}"
     if row.kind == "refund":
-        refund_id = f"{row.order}:{at_ms}:{money.currency}:{money.minor}"
-        return Refund(
-            tenant=tenant,
-            user=user,
-            at_ms=at_ms,
-            event_id=f"import:refund:{refund_id}",
-            source_ref=f"import:refund:{refund_id}",
-            amount=money,
-            base_amount_minor=base_minor,
-            order_id=row.order,
-        )
-    return Purchase(
+        # An order may be refunded more than once: each refund is its own row.
+        model = Refund
+        ref = f"import:refund:{row.order}:{at_ms}:{money.currency}:{money.minor}"
+    return model(
         tenant=tenant,
         user=user,
         at_ms=at_ms,
-        event_id=f"import:order:{row.order}",
-        source_ref=f"import:order:{row.order}",
+        event_id=ref,
+        source_ref=ref,
         amount=money,
         base_amount_minor=base_minor,
         order_id=row.order,

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import redis
 
-from bot.demo import read_cdnow, slack_user
+from bot.demo import read_cdnow
 from ltv.clock import FixedClock
 from ltv.errors import ModelFitError
 from ltv.events import Purchase
 from ltv.formula import LtvPolicy
+from ltv.importer import cdnow_user
 from ltv.keys import TenantKeys
 from ltv.model_store import (
     NO_MODEL,
@@ -54,7 +55,7 @@ def load_cdnow(store, tenant):
     for index, row in enumerate(read_cdnow()):
         day = datetime.strptime(row.day, "%Y%m%d").replace(tzinfo=UTC)
         at_s = int(day.timestamp()) + 12 * 3600
-        user = slack_user(row.customer)
+        user = cdnow_user(row.customer)
         record_purchase(store, tenant, user, at_s, row.amount_minor, f"cd{index}")
 
 
@@ -105,9 +106,9 @@ def test_a_prediction_for_one_customer_matches_eq_10_and_is_bounded(
     models, tenant = cdnow_models, cdnow_tenant
     model = models.fit(tenant)
 
-    prediction = models.predict(tenant, slack_user("4"), horizon_days=273)
+    prediction = models.predict(tenant, cdnow_user("4"), horizon_days=273)
 
-    history = models.history(tenant, slack_user("4"))
+    history = models.history(tenant, cdnow_user("4"))
     end = int(CDNOW_CALIBRATION_END.timestamp()) // DAY_S
     days = sorted({day for day in history.days if day <= end})
     x, t_x, T = len(days) - 1, (days[-1] - days[0]) / 7, (end - days[0]) / 7

@@ -62,7 +62,7 @@ def test_saved_overrides_load_back_and_defaults_still_apply(redis_client, tenant
     [
         ({"EUR": "abc"}, "exchange rate 'abc' from EUR to USD is not usable"),
         ({"EUR": "-1.1"}, "is not usable"),
-        ({"XXX": "1.1"}, '"XXX" is not a supported ISO 4217 code'),
+        ({"QQQ": "1.1"}, '"QQQ" is not a supported ISO 4217 code'),
         ({"eur": "1.1"}, "must be an upper-case currency code"),
     ],
 )
